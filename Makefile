@@ -1,0 +1,42 @@
+# govnet — two entry points: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test deps deps-debian venv lint typecheck unit lab-test clean
+
+demo: deps
+	$(BIN)/python scripts/demo.py
+
+test: deps lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+deps: deps-debian venv
+
+deps-debian:
+	@scripts/install-debian-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q -p no:cacheprovider -m "not lab" tests
+
+lab-test: deps
+	$(BIN)/pytest -q -p no:cacheprovider -m lab tests
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `govnet` command line: one Typer sub-app per command group."""

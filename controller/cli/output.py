@@ -1,0 +1,46 @@
+"""Printing: rich tables for people, JSON for scripts, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, nothing else."""
+    print(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    result = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        numeric = column.lower() in {"communes", "sangkats", "devices", "links", "count", "n"}
+        result.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        result.add_row(*(str(cell) for cell in row))
+    return result
+
+
+def error(message: str) -> None:
+    """One red line on stderr (the message is shown as is, never as markup)."""
+    sys.stdout.flush()
+    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+
+def problem_lines(problems: Sequence[object], limit: int | None = None) -> list[str]:
+    shown = problems if limit is None else problems[:limit]
+    lines = [str(p) for p in shown]
+    if limit is not None and len(problems) > limit:
+        lines.append(
+            f"… and {len(problems) - limit} more (govnet inventory validate lists them all)"
+        )
+    return lines

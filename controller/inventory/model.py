@@ -1,0 +1,462 @@
+"""The inventory data model — the one place that says what the network is.
+
+Plain pydantic v2 models, frozen, unknown keys forbidden. Structure and value
+ranges are checked here; cross references (a link to a missing device, an
+address used twice, a rack over budget…) are checked in ``checks.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+# --- small value types ---------------------------------------------------------
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"),
+]
+"""Names of devices, links, racks, pools…: letters, digits, `-`, `_`, `.`; at most 63."""
+
+ProvinceCode = Annotated[str, StringConstraints(pattern=r"^KH-(?:[1-9]|1[0-9]|2[0-5])$")]
+"""ISO 3166-2:KH subdivision code, KH-1 … KH-25."""
+
+CommuneCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+"""Six-digit commune/sangkat code: province (2) + district (2) + commune (2)."""
+
+TenantCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{1,15}$")]
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+VlanId = Annotated[int, Field(ge=1, le=4094)]
+
+Asn = Annotated[int, Field(ge=1, le=4_294_967_295)]
+
+SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+)$")
+
+
+def _secret_ref(value: object) -> object:
+    if isinstance(value, str) and SECRET_REF.match(value):
+        return value
+    # Never echo the value: it may be the secret itself.
+    raise ValueError("inline secret refused: write a reference, env:NAME or file:PATH")
+
+
+SecretRef = Annotated[str, BeforeValidator(_secret_ref)]
+"""A reference to a secret (``env:NAME`` or ``file:PATH``); never the secret itself."""
+
+_BANDWIDTH = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([KMGT])(?:bps|bit/s|b)?$", re.IGNORECASE)
+_UNIT_MBPS = {"K": 0.001, "M": 1.0, "G": 1000.0, "T": 1_000_000.0}
+
+
+def _bandwidth_mbps(value: object) -> object:
+    """``10G``, ``100M``, ``2.5G`` or a number of Mbit/s → Mbit/s."""
+    if isinstance(value, bool):
+        raise ValueError("bandwidth must be a rate such as 100M or 10G")
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and (match := _BANDWIDTH.match(value.strip())):
+        return float(match.group(1)) * _UNIT_MBPS[match.group(2).upper()]
+    raise ValueError("bandwidth must be a rate such as 100M or 10G")
+
+
+BandwidthMbps = Annotated[float, BeforeValidator(_bandwidth_mbps), Field(gt=0)]
+
+
+def _point_to_point(net: IPv4Network) -> IPv4Network:
+    if net.prefixlen not in (30, 31):
+        raise ValueError(f"a point-to-point prefix is a /30 or /31, not /{net.prefixlen}")
+    return net
+
+
+P2PPrefix = Annotated[IPv4Network, AfterValidator(_point_to_point)]
+
+
+class Platform(StrEnum):
+    """Device platforms govnet renders configuration for."""
+
+    FRR = "frr"
+    CISCO_IOS = "cisco_ios"
+    HUAWEI_VRP = "huawei_vrp"
+    LINUX = "linux"
+
+
+NETMIKO_DEVICE_TYPE: dict[Platform, str] = {
+    Platform.FRR: "cisco_ios",  # FRR's vtysh speaks an IOS-like CLI
+    Platform.CISCO_IOS: "cisco_ios",
+    Platform.HUAWEI_VRP: "huawei",
+    Platform.LINUX: "linux",
+}
+
+
+class Role(StrEnum):
+    CORE = "core"
+    PROVINCE_ROUTER = "province-router"
+    MINISTRY_ROUTER = "ministry-router"
+    DC_GATEWAY = "dc-gateway"
+    DC_SWITCH = "dc-switch"
+    TOR = "tor"
+    FIREWALL = "firewall"
+    CPE = "cpe"
+
+
+class LinkKind(StrEnum):
+    CORE = "core"
+    PROVINCE_CORE = "province-core"
+    MINISTRY_CORE = "ministry-core"
+    DC_INTERCONNECT = "dc-interconnect"
+    COMMUNE_ACCESS = "commune-access"
+    DC_FABRIC = "dc-fabric"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- sites -----------------------------------------------------------------------
+
+
+class Network(Model):
+    name: Name
+    description: Text | None = None
+    operator: Text | None = None
+
+
+class Province(Model):
+    code: ProvinceCode
+    name: Text
+    kind: Literal["capital", "province"] = "province"
+
+
+class Commune(Model):
+    code: CommuneCode
+    name: Text
+    province: ProvinceCode
+    kind: Literal["commune", "sangkat"] = "commune"
+
+
+# --- tenants ---------------------------------------------------------------------
+
+
+class Service(Model):
+    name: Text
+    fqdn: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")] | None = None
+    description: Text | None = None
+    datacentre: Name | None = None
+    dr_replication: bool = False
+
+
+class Tenant(Model):
+    code: TenantCode
+    name: Text
+    kind: Literal["ministry", "institution"] = "ministry"
+    services: list[Service] = []
+
+
+# --- data centres ----------------------------------------------------------------
+
+
+class Rack(Model):
+    name: Name
+    height_u: Annotated[int, Field(ge=1, le=60)] = 42
+    power_kw: Annotated[float, Field(gt=0, le=100)]
+    tor: list[Name] = []
+
+
+class Room(Model):
+    name: Name
+    power_kw: Annotated[float, Field(gt=0)]
+    racks: list[Rack] = []
+
+
+class Datacentre(Model):
+    code: Name
+    name: Text
+    role: Literal["primary", "dr"]
+    province: ProvinceCode
+    rooms: list[Room] = []
+
+
+class Hosting(Model):
+    """Capacity given to a tenant's service in a data centre (written by `hosting approve`)."""
+
+    id: Name
+    tenant: TenantCode
+    service: Text
+    datacentre: Name
+    rack: Name
+    first_u: Annotated[int, Field(ge=1, le=60)]
+    units: Annotated[int, Field(ge=1, le=60)]
+    power_kw: Annotated[float, Field(ge=0, le=100)]
+    vlan: VlanId | None = None
+    prefix: IPv4Network | None = None
+    tor_ports: list[str] = []
+    mirror_of: Name | None = None
+
+    @property
+    def last_u(self) -> int:
+        return self.first_u + self.units - 1
+
+
+# --- devices ---------------------------------------------------------------------
+
+
+class DeviceSettings(Model):
+    """What a device may inherit from its groups and from ``defaults``."""
+
+    platform: Platform | None = None
+    snmp_profile: Name | None = None
+    ssh_credential: Name | None = None
+
+
+class Device(DeviceSettings):
+    name: Name
+    role: Role
+    site: str
+    mgmt: IPv4Address
+    loopback: IPv4Address | None = None
+    tenant: TenantCode | None = None
+    groups: list[Name] = []
+    interfaces: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9/._:-]*$")]] = []
+    description: Text | None = None
+
+
+# --- links -----------------------------------------------------------------------
+
+
+class Ospf(Model):
+    area: Annotated[int, Field(ge=0)] | IPv4Address = 0
+    cost: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+
+class Bgp(Model):
+    asn_a: Asn
+    asn_b: Asn
+
+
+class Routing(Model):
+    ospf: Ospf | None = None
+    bgp: Bgp | None = None
+    static: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Routing:
+        chosen = [name for name in ("ospf", "bgp") if getattr(self, name) is not None]
+        if self.static:
+            chosen.append("static")
+        if len(chosen) != 1:
+            raise ValueError("choose exactly one of ospf, bgp or static")
+        return self
+
+
+ENDPOINT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z][A-Za-z0-9/._-]*)$")
+
+
+def _endpoint(value: object) -> object:
+    if isinstance(value, str) and ENDPOINT.match(value):
+        return value
+    raise ValueError("an endpoint is written device:interface")
+
+
+Endpoint = Annotated[str, BeforeValidator(_endpoint)]
+
+
+class Link(Model):
+    name: Name | None = None
+    a: Endpoint
+    b: Endpoint
+    kind: LinkKind
+    bandwidth: BandwidthMbps
+    prefix: P2PPrefix
+    vlan: VlanId | None = None
+    routing: Routing = Routing(ospf=Ospf())
+    tenant: TenantCode | None = None
+    description: Text | None = None
+
+    @property
+    def id(self) -> str:
+        return self.name or f"{self.a}--{self.b}"
+
+    @property
+    def a_device(self) -> str:
+        return self.a.split(":", 1)[0]
+
+    @property
+    def a_interface(self) -> str:
+        return self.a.split(":", 1)[1]
+
+    @property
+    def b_device(self) -> str:
+        return self.b.split(":", 1)[0]
+
+    @property
+    def b_interface(self) -> str:
+        return self.b.split(":", 1)[1]
+
+    @property
+    def a_address(self) -> IPv4Interface:
+        return _nth_host(self.prefix, 0)
+
+    @property
+    def b_address(self) -> IPv4Interface:
+        return _nth_host(self.prefix, 1)
+
+
+def _nth_host(net: IPv4Network, index: int) -> IPv4Interface:
+    """A side's address: .0/.1 on a /31, .1/.2 on a /30."""
+    offset = index if net.prefixlen == 31 else index + 1
+    return IPv4Interface(f"{net.network_address + offset}/{net.prefixlen}")
+
+
+# --- pools -----------------------------------------------------------------------
+
+
+class Ipv4Pool(Model):
+    prefix: IPv4Network
+    use: Literal["loopback", "p2p", "hosting", "management"]
+    description: Text | None = None
+
+
+class NumberRange(Model):
+    first: Annotated[int, Field(ge=1)]
+    last: Annotated[int, Field(ge=1)]
+    description: Text | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberRange:
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) is below first ({self.first})")
+        return self
+
+
+class VlanRange(NumberRange):
+    first: VlanId
+    last: VlanId
+
+
+class AsnRange(NumberRange):
+    first: Asn
+    last: Asn
+
+
+class Pools(Model):
+    ipv4: dict[Name, Ipv4Pool] = {}
+    vlans: dict[Name, VlanRange] = {}
+    asns: dict[Name, AsnRange] = {}
+
+
+# --- credentials (references only) -----------------------------------------------
+
+
+class SnmpProfile(Model):
+    version: Literal["2c", "3"]
+    community: SecretRef | None = None
+    user: Name | None = None
+    level: Literal["authPriv", "authNoPriv"] = "authPriv"
+    auth_protocol: Literal["sha", "sha256", "sha512", "md5"] = "sha"
+    auth: SecretRef | None = None
+    priv_protocol: Literal["aes", "aes256", "des"] = "aes"
+    priv: SecretRef | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 161
+
+    @model_validator(mode="after")
+    def _complete(self) -> SnmpProfile:
+        if self.version == "2c":
+            if self.community is None:
+                raise ValueError("SNMP v2c needs community (a reference)")
+            return self
+        missing = [f for f in ("user", "auth") if getattr(self, f) is None]
+        if self.level == "authPriv" and self.priv is None:
+            missing.append("priv")
+        if missing:
+            raise ValueError(f"SNMP v3 {self.level} needs {', '.join(missing)}")
+        return self
+
+
+class SshCredential(Model):
+    username: Name
+    password: SecretRef | None = None
+    key_file: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _some_secret(self) -> SshCredential:
+        if self.password is None and self.key_file is None:
+            raise ValueError("an SSH credential needs password or key_file (a reference)")
+        return self
+
+
+class Credentials(Model):
+    snmp: dict[Name, SnmpProfile] = {}
+    ssh: dict[Name, SshCredential] = {}
+
+
+# --- the whole inventory ---------------------------------------------------------
+
+
+class Inventory(Model):
+    """The whole national network, merged from every file of an inventory folder."""
+
+    network: Network
+    defaults: DeviceSettings = DeviceSettings()
+    groups: dict[Name, DeviceSettings] = {}
+    provinces: list[Province] = []
+    communes: list[Commune] = []
+    tenants: list[Tenant] = []
+    datacentres: list[Datacentre] = []
+    devices: list[Device] = []
+    links: list[Link] = []
+    pools: Pools = Pools()
+    credentials: Credentials = Credentials()
+    hosting: list[Hosting] = []
+
+    def device(self, name: str) -> Device:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+    def resolved(
+        self, device: Device, field: Literal["platform", "snmp_profile", "ssh_credential"]
+    ) -> str | None:
+        """A device setting after inheritance: device → its groups (in order) → defaults."""
+        value = getattr(device, field)
+        if value is not None:
+            return str(value)
+        for group in device.groups:
+            settings = self.groups.get(group)
+            if settings is not None and getattr(settings, field) is not None:
+                return str(getattr(settings, field))
+        default = getattr(self.defaults, field)
+        return None if default is None else str(default)
+
+    def platform(self, device: Device) -> Platform:
+        value = self.resolved(device, "platform")
+        return Platform(value) if value else Platform.LINUX
+
+
+SECTIONS: dict[str, str] = {
+    "network": "name and description of the network",
+    "defaults": "device settings every device inherits",
+    "groups": "named device settings devices inherit by listing the group",
+    "provinces": "the 25 provinces and the capital",
+    "communes": "communes and sangkats, each in a province",
+    "tenants": "ministries and institutions, and their services",
+    "datacentres": "NDC and DR: rooms and racks",
+    "devices": "routers, switches, firewalls and CPEs",
+    "links": "private-network links between device interfaces",
+    "pools": "IPv4 pools, VLAN ranges, ASN ranges",
+    "credentials": "SNMP and SSH credentials, by reference only",
+    "hosting": "hosting allocations in the data centres",
+}

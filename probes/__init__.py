@@ -1,0 +1,1 @@
+"""govnet probes: SNMP/ICMP polling and the Prometheus exporter."""

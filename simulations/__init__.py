@@ -1,0 +1,1 @@
+"""govnet lab: containerlab topologies on Linux network namespaces."""

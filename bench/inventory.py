@@ -76,12 +76,11 @@ def main() -> None:
         tp = best_of(args.repeat, peer) if tool.exists() else float("nan")
     n1, n10 = len(inv1.communes), len(inv10.communes)
     print(f"{'inventory':<28}{'communes':>10}{'devices':>10}{'links':>8}{'seconds':>10}")
-    print(
-        f"{'national (govnet validate)':<28}{n1:>10}{len(inv1.devices):>10}{len(inv1.links):>8}{t1:>10.3f}"
-    )
-    print(
-        f"{'10x synthetic (govnet)':<28}{n10:>10}{len(inv10.devices):>10}{len(inv10.links):>8}{t10:>10.3f}"
-    )
+    for label, n, inv, seconds in (
+        ("national (govnet validate)", n1, inv1, t1),
+        ("10x synthetic (govnet)", n10, inv10, t10),
+    ):
+        print(f"{label:<28}{n:>10}{len(inv.devices):>10}{len(inv.links):>8}{seconds:>10.3f}")
     print(f"{'national (ansible-inventory)':<28}{n1:>10}{len(inv1.devices):>10}{'-':>8}{tp:>10.3f}")
     print(f"growth 10x/1x: {t10 / t1:.1f}x for {n10 / n1:.0f}x the communes (linear = 10x)")
     print(f"govnet validate / ansible-inventory --list (national): {t1 / tp:.2f}")

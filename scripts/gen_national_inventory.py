@@ -275,6 +275,26 @@ groups:
             description="NDC-DR replication",
         )
     )
+    core_devices += [
+        "  - name: nms-1",
+        "    role: nms",
+        "    site: NDC",
+        "    mgmt: 172.20.20.5",
+        f"    loopback: {next(loopbacks)}",
+        "    platform: linux",
+        "    interfaces: [eth1]",
+    ]
+    core_links.append(
+        link(
+            "core-1:eth9",
+            "nms-1:eth1",
+            "dc-fabric",
+            "10G",
+            core_p2p.next(),
+            routing="{static: true}",
+            description="network management station",
+        )
+    )
     core_links.append(link("ndc-1:eth4", "ndc-fw-1:eth1", "dc-fabric", "40G", core_p2p.next()))
     core_links.append(link("dr-1:eth4", "dr-fw-1:eth1", "dc-fabric", "40G", core_p2p.next()))
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from controller import __version__
-from controller.cli import inventory, output
+from controller.cli import inventory, output, topology
 from controller.cli.state import DEFAULT_INVENTORY, State
 from controller.errors import GovnetError, InventoryError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(inventory.app, name="inventory")
+app.add_typer(topology.app, name="topology")
 
 
 def _version(value: bool) -> None:

@@ -110,6 +110,7 @@ class Role(StrEnum):
     TOR = "tor"
     FIREWALL = "firewall"
     CPE = "cpe"
+    NMS = "nms"
 
 
 class LinkKind(StrEnum):
@@ -239,6 +240,13 @@ class Device(DeviceSettings):
 class Ospf(Model):
     area: Annotated[int, Field(ge=0)] | IPv4Address = 0
     cost: Annotated[int, Field(ge=1, le=65535)] | None = None
+    hello: Annotated[int, Field(ge=1, le=65535)] | None = None
+    dead: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    @property
+    def area_id(self) -> str:
+        """The area in dotted form, as routers print it."""
+        return str(self.area if isinstance(self.area, IPv4Address) else IPv4Address(self.area))
 
 
 class Bgp(Model):

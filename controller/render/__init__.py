@@ -1,0 +1,1 @@
+"""Inventory → intended configuration: the intent model, and templates per platform."""

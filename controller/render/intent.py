@@ -1,0 +1,231 @@
+"""Inventory → per-device intent: what each device should be configured with.
+
+Pure functions over the validated inventory. Templates (one set per platform)
+turn an intent into configuration text; nothing here knows any CLI syntax.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from controller.inventory.model import Device, Inventory, Link, Platform, Role
+from controller.inventory.views import device_provinces
+
+ROUTER_ROLES = frozenset(
+    {Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER, Role.FIREWALL}
+)
+
+
+@dataclass(frozen=True)
+class InterfaceIntent:
+    name: str
+    description: str
+    addresses: tuple[IPv4Interface, ...] = ()
+    bandwidth_mbps: float | None = None
+    vlan: int | None = None
+    ospf_area: str | None = None
+    ospf_passive: bool = False
+    ospf_cost: int | None = None
+    ospf_hello: int | None = None
+    ospf_dead: int | None = None
+
+    @property
+    def parent(self) -> str | None:
+        """``eth3`` for the sub-interface ``eth3.1001``."""
+        parent, dot, tag = self.name.rpartition(".")
+        return parent if dot and tag.isdigit() else None
+
+
+@dataclass(frozen=True)
+class StaticRoute:
+    prefix: IPv4Network
+    next_hop: IPv4Address
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BgpNeighbor:
+    address: IPv4Address
+    remote_asn: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceIntent:
+    """Everything a device's configuration is made of, platform-neutral."""
+
+    name: str
+    platform: Platform
+    role: Role
+    site: str
+    province: str | None
+    tenant: str | None
+    loopback: IPv4Address | None
+    interfaces: tuple[InterfaceIntent, ...]
+    static_routes: tuple[StaticRoute, ...] = ()
+    ospf: bool = False
+    bgp_asn: int | None = None
+    bgp_neighbors: tuple[BgpNeighbor, ...] = ()
+    location: str = ""
+    contact: str = "noc@mptc.gov.kh"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def router_id(self) -> IPv4Address | None:
+        if self.loopback is not None:
+            return self.loopback
+        addresses = [a.ip for i in self.interfaces for a in i.addresses]
+        return min(addresses) if addresses else None
+
+    def with_interfaces(self, interfaces: tuple[InterfaceIntent, ...]) -> DeviceIntent:
+        return replace(self, interfaces=interfaces)
+
+
+def _describe(names: dict[str, str], link: Link, peer: Device, peer_if: str) -> str:
+    """``Tonle Basak (120101) to cpe-120101 eth1``: what a link is, by tenant or site."""
+    if link.description:
+        text = link.description
+    elif link.tenant:
+        text = f"{link.tenant} {link.kind.value}"
+    else:
+        text = f"{names.get(peer.site, peer.site)} ({peer.site})"
+    return f"{text} to {peer.name} {peer_if}"[:200]
+
+
+def _site_names(inv: Inventory) -> dict[str, str]:
+    names = {p.code: p.name for p in inv.provinces}
+    names.update({c.code: c.name for c in inv.communes})
+    names.update({d.code: d.name for d in inv.datacentres})
+    return names
+
+
+def build_intents(inv: Inventory) -> dict[str, DeviceIntent]:
+    """Intent for every device of the inventory, keyed by device name."""
+    provinces = device_provinces(inv)
+    interfaces: dict[str, list[InterfaceIntent]] = defaultdict(list)
+    statics: dict[str, list[StaticRoute]] = defaultdict(list)
+    bgp_asn: dict[str, int] = {}
+    neighbors: dict[str, list[BgpNeighbor]] = defaultdict(list)
+    by_name = {d.name: d for d in inv.devices}
+    names = _site_names(inv)
+    for link in inv.links:
+        sides = (
+            (
+                link.a_device,
+                link.a_interface,
+                link.a_address,
+                link.b_device,
+                link.b_interface,
+                link.b_address,
+            ),
+            (
+                link.b_device,
+                link.b_interface,
+                link.b_address,
+                link.a_device,
+                link.a_interface,
+                link.a_address,
+            ),
+        )
+        for index, (dev, iface, address, peer, peer_if, peer_address) in enumerate(sides):
+            device = by_name[dev]
+            ospf = link.routing.ospf
+            router = device.role in ROUTER_ROLES
+            static_router_side = link.routing.static and router and index == 0
+            interfaces[dev].append(
+                InterfaceIntent(
+                    name=iface,
+                    description=_describe(names, link, by_name[peer], peer_if),
+                    addresses=(address,),
+                    bandwidth_mbps=link.bandwidth,
+                    vlan=link.vlan,
+                    ospf_area=ospf.area_id
+                    if ospf and router
+                    else ("0.0.0.0" if static_router_side else None),
+                    ospf_passive=static_router_side,
+                    ospf_cost=ospf.cost if ospf else None,
+                    ospf_hello=ospf.hello if ospf else None,
+                    ospf_dead=ospf.dead if ospf else None,
+                )
+            )
+            peer_device = by_name[peer]
+            if link.routing.static:
+                if router and index == 0 and peer_device.loopback is not None:
+                    statics[dev].append(
+                        StaticRoute(
+                            IPv4Network(f"{peer_device.loopback}/32"),
+                            peer_address.ip,
+                            f"{peer} loopback",
+                        )
+                    )
+                elif not router:
+                    statics[dev].append(
+                        StaticRoute(IPv4Network("0.0.0.0/0"), peer_address.ip, f"via {peer}")
+                    )
+            if link.routing.bgp is not None:
+                own, remote = (
+                    (link.routing.bgp.asn_a, link.routing.bgp.asn_b)
+                    if index == 0
+                    else (link.routing.bgp.asn_b, link.routing.bgp.asn_a)
+                )
+                bgp_asn[dev] = own
+                neighbors[dev].append(BgpNeighbor(peer_address.ip, remote, f"{peer} {peer_if}"))
+    intents: dict[str, DeviceIntent] = {}
+    for device in inv.devices:
+        intents[device.name] = _device_intent(
+            inv, device, provinces.get(device.name), interfaces, statics, bgp_asn, neighbors, names
+        )
+    return intents
+
+
+def _device_intent(
+    inv: Inventory,
+    device: Device,
+    province: str | None,
+    interfaces: dict[str, list[InterfaceIntent]],
+    statics: dict[str, list[StaticRoute]],
+    bgp_asn: dict[str, int],
+    neighbors: dict[str, list[BgpNeighbor]],
+    names: dict[str, str],
+) -> DeviceIntent:
+    ifs = tuple(sorted(interfaces.get(device.name, []), key=lambda i: _natural(i.name)))
+    return DeviceIntent(
+        name=device.name,
+        platform=inv.platform(device),
+        role=device.role,
+        site=device.site,
+        province=province,
+        tenant=device.tenant,
+        loopback=device.loopback,
+        interfaces=ifs,
+        static_routes=tuple(statics.get(device.name, [])),
+        ospf=device.role in ROUTER_ROLES and any(i.ospf_area for i in ifs),
+        bgp_asn=bgp_asn.get(device.name),
+        bgp_neighbors=tuple(neighbors.get(device.name, [])),
+        location=names.get(device.site, device.site),
+    )
+
+
+def _natural(name: str) -> tuple[object, ...]:
+    """Sort eth2 before eth10, and eth3 before eth3.1000."""
+    parts: list[object] = []
+    number = ""
+    text = ""
+    for char in name:
+        if char.isdigit():
+            if text:
+                parts.append(text)
+                text = ""
+            number += char
+        else:
+            if number:
+                parts.append(int(number))
+                number = ""
+            text += char
+    if number:
+        parts.append(int(number))
+    if text:
+        parts.append(text)
+    return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts)

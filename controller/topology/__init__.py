@@ -1,0 +1,1 @@
+"""Inventory → containerlab topology (plus the files its nodes bind)."""

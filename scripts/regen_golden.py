@@ -3,7 +3,8 @@
     .venv/bin/python scripts/regen_golden.py
 
 Each ``tests/inventory/errors/<case>.yaml`` gets ``<case>.log``: the exact lines
-``govnet inventory validate`` prints for it (run from the repository root).
+``govnet inventory validate`` prints for it (run from the repository root); each
+device in GOLDEN_DEVICES gets its rendered configuration under tests/render/golden/.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from controller.inventory import validate_inventory
+from controller.inventory import load_inventory, validate_inventory
+from controller.render.intent import build_intents
+from controller.render.templates import render
 
 ROOT = Path(__file__).resolve().parent.parent
+# Devices whose rendered configuration is pinned, per platform (national inventory).
+GOLDEN_DEVICES = ("core-1", "ndc-1", "pr-kh23", "pr-kh12", "mr-mef")
+GOLDEN_CONFIGS = Path("tests/render/golden")
 
 
 def main() -> None:
@@ -22,6 +28,13 @@ def main() -> None:
         result = validate_inventory(case)
         case.with_suffix(".log").write_text("".join(f"{p}\n" for p in result.problems))
         print(f"{case}: {len(result.problems)} problems")
+    intents = build_intents(load_inventory(Path("inventory/cambodia")))
+    for name in GOLDEN_DEVICES:
+        intent = intents[name]
+        path = GOLDEN_CONFIGS / intent.platform.value / f"{name}.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(intent))
+        print(f"{path}: {len(path.read_text().splitlines())} lines")
 
 
 if __name__ == "__main__":

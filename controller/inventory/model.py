@@ -133,6 +133,9 @@ class Network(Model):
     name: Name
     description: Text | None = None
     operator: Text | None = None
+    contact: Text = "noc@mptc.gov.kh"
+    syslog: list[IPv4Address] = []
+    """Syslog receivers every device logs to."""
 
 
 class Province(Model):

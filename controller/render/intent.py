@@ -70,6 +70,8 @@ class DeviceIntent:
     bgp_neighbors: tuple[BgpNeighbor, ...] = ()
     location: str = ""
     contact: str = "noc@mptc.gov.kh"
+    syslog: tuple[IPv4Address, ...] = ()
+    snmp_user: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -205,7 +207,16 @@ def _device_intent(
         bgp_asn=bgp_asn.get(device.name),
         bgp_neighbors=tuple(neighbors.get(device.name, [])),
         location=names.get(device.site, device.site),
+        contact=inv.network.contact,
+        syslog=tuple(inv.network.syslog),
+        snmp_user=_snmp_user(inv, device),
     )
+
+
+def _snmp_user(inv: Inventory, device: Device) -> str | None:
+    name = inv.resolved(device, "snmp_profile")
+    profile = inv.credentials.snmp.get(name) if name else None
+    return profile.user if profile is not None and profile.version == "3" else None
 
 
 def _natural(name: str) -> tuple[object, ...]:

@@ -8,6 +8,7 @@ rendering an empty line.
 from __future__ import annotations
 
 from functools import cache
+from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 
 import jinja2
@@ -23,16 +24,32 @@ class RenderError(GovnetError):
     """A device's configuration could not be rendered."""
 
 
+def netmask(value: IPv4Interface | IPv4Network) -> str:
+    """``255.255.255.254`` for a /31."""
+    return str(value.netmask)
+
+
+def wildcard(value: IPv4Interface | IPv4Network) -> str:
+    """``0.0.0.1`` for a /31 (OSPF network statements, ACLs)."""
+    return str(value.hostmask)
+
+
+def network(value: IPv4Interface) -> IPv4Network:
+    return value.network
+
+
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=False,
         lstrip_blocks=False,
-        autoescape=False,
+        autoescape=False,  # device configuration, not HTML
     )
+    env.filters.update(netmask=netmask, wildcard=wildcard, network=network)
+    return env
 
 
 def render(intent: DeviceIntent, name: str = "config", platform: Platform | None = None) -> str:

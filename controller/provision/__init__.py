@@ -1,0 +1,1 @@
+"""Provisioning: intended vs running configuration, plans, apply with rollback."""

@@ -1,0 +1,248 @@
+"""What each node runs: FRR, OpenSSH and net-snmp — file contents and command lines.
+
+Pure functions only; ``executor`` writes the files and starts the commands.
+Every daemon is started with ``ip netns exec <ns> unshare --uts`` after setting the
+node's hostname, so it sees the node's name (FRR issues 7583/12705).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulations.plan import NodePlan
+
+FRR_LIB = Path("/usr/lib/frr")
+FRR_ETC = Path("/etc/frr")
+FRR_RUN = Path("/var/run/frr")
+LOGIN_SHELL = Path("/usr/local/libexec/govnet/lab-vtysh-shell")
+DEFAULT_SSH_USER = "govnet"
+DEFAULT_SSH_PASSWORD = "govnet-lab"
+SNMP_DEFAULTS = {
+    "SNMP_V3_USER": "govnet",
+    "SNMP_V3_AUTH_PASS": "govnet-lab-auth",
+    "SNMP_V3_PRIV_PASS": "govnet-lab-priv",
+}
+FRR_DAEMONS = ("zebra", "ospfd", "bgpd", "staticd")
+
+DEFAULT_DAEMONS = """\
+# written by govnet lab: FRR pathspace instance for one lab node
+zebra=yes
+ospfd=yes
+bgpd=yes
+staticd=yes
+vtysh_enable=yes
+zebra_options="  -A 127.0.0.1 -s 90000000"
+ospfd_options="  -A 127.0.0.1"
+bgpd_options="   -A 127.0.0.1"
+staticd_options="-A 127.0.0.1"
+watchfrr_options="--netns"
+"""
+
+LOGIN_SHELL_TEXT = """\
+#!/bin/sh
+# govnet lab login shell: the vtysh of the FRR instance named after this namespace.
+ns="$(ip netns identify $$)"
+if [ -z "$ns" ]; then echo "% not inside a lab namespace" >&2; exit 1; fi
+if [ "$1" = "-c" ]; then exec /usr/bin/vtysh -N "$ns" -c "$2"; fi
+exec /usr/bin/vtysh -N "$ns"
+"""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    ssh_user: str
+    ssh_password: str
+    ssh_authorized_key: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Credentials:
+        src = os.environ if env is None else env
+        return cls(
+            src.get("SSH_USER") or DEFAULT_SSH_USER,
+            src.get("SSH_PASSWORD") or DEFAULT_SSH_PASSWORD,
+            src.get("SSH_AUTHORIZED_KEY") or None,
+        )
+
+
+def uts_wrap(hostname: str, argv: list[str]) -> list[str]:
+    """argv that sets ``hostname`` in a new UTS namespace, then execs ``argv``."""
+    return [
+        "unshare",
+        "--uts",
+        "sh",
+        "-c",
+        'hostname "$1"; shift; exec "$@"',
+        "sh",
+        hostname,
+        *argv,
+    ]
+
+
+# --------------------------------------------------------------------------- FRR
+
+
+def frr_etc(node: NodePlan) -> Path:
+    return FRR_ETC / node.frr_instance
+
+
+def frr_run(node: NodePlan) -> Path:
+    return FRR_RUN / node.frr_instance
+
+
+def frr_config_text(node: NodePlan) -> str:
+    source = node.node.bind_source("/etc/frr/frr.conf") or node.node.startup_config
+    if source is not None:
+        return source.read_text(encoding="utf-8")
+    return f"frr defaults traditional\nhostname {node.name}\nlog syslog informational\n"
+
+
+def frr_daemons_text(node: NodePlan) -> str:
+    source = node.node.bind_source("/etc/frr/daemons")
+    text = source.read_text(encoding="utf-8") if source is not None else DEFAULT_DAEMONS
+    if "watchfrr_options" not in text:
+        text += '\nwatchfrr_options="--netns"\n'
+    return text
+
+
+def frr_files(node: NodePlan) -> dict[str, str]:
+    """Files of ``/etc/frr/<instance>/``."""
+    return {
+        "frr.conf": frr_config_text(node),
+        "daemons": frr_daemons_text(node),
+        "vtysh.conf": "service integrated-vtysh-config\n",
+    }
+
+
+def frr_start_argv(node: NodePlan) -> list[str]:
+    return uts_wrap(node.name, [str(FRR_LIB / "frrinit.sh"), "start", node.frr_instance])
+
+
+def frr_enabled_daemons(daemons_text: str) -> list[str]:
+    enabled = ["watchfrr"]
+    for line in daemons_text.splitlines():
+        key, _, value = line.strip().partition("=")
+        daemon = key == "zebra" or (key.endswith("d") and key.isalnum())
+        if daemon and value.strip().strip('"') == "yes" and key not in enabled:
+            enabled.append(key)
+    return enabled
+
+
+# --------------------------------------------------------------------------- sshd
+
+
+def sshd_paths(node: NodePlan) -> dict[str, Path]:
+    d = node.node_dir
+    return {
+        "config": d / "sshd_config",
+        "hostkey": d / "ssh_host_ed25519_key",
+        "pid": d / "sshd.pid",
+        "log": d / "sshd.log",
+        "authorized_keys": d / "authorized_keys",
+    }
+
+
+def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
+    p = sshd_paths(node)
+    lines = [
+        "# written by govnet lab",
+        f"ListenAddress {node.mgmt_ipv4}:22",
+        f"HostKey {p['hostkey']}",
+        f"PidFile {p['pid']}",
+        "PasswordAuthentication yes",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin no",
+        "UsePAM no",
+        "StrictModes no",
+        f"AllowUsers {creds.ssh_user}",
+        f"AuthorizedKeysFile {p['authorized_keys']}",
+        "PrintMotd no",
+        "PrintLastLog no",
+        "UseDNS no",
+        "MaxStartups 50:30:100",
+        "LoginGraceTime 30",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def sshd_start_argv(node: NodePlan) -> list[str]:
+    p = sshd_paths(node)
+    return uts_wrap(node.name, ["/usr/sbin/sshd", "-f", str(p["config"]), "-E", str(p["log"])])
+
+
+# --------------------------------------------------------------------------- snmpd
+
+
+def snmpd_paths(node: NodePlan) -> dict[str, Path]:
+    d = node.node_dir
+    return {
+        "config": d / "snmpd.conf",
+        "pid": d / "snmpd.pid",
+        "log": d / "snmpd.log",
+        "persist": d / "snmp",
+    }
+
+
+def snmp_settings(node: NodePlan) -> dict[str, str]:
+    env = node.node.env
+    out = {k: env.get(k) or v for k, v in SNMP_DEFAULTS.items()}
+    if env.get("SNMP_COMMUNITY"):
+        out["SNMP_COMMUNITY"] = env["SNMP_COMMUNITY"]
+    return out
+
+
+def snmpd_config_text(node: NodePlan) -> str:
+    s = snmp_settings(node)
+    user = s["SNMP_V3_USER"]
+    lines = [
+        "# written by govnet lab",
+        f"createUser {user} SHA {_q(s['SNMP_V3_AUTH_PASS'])} AES {_q(s['SNMP_V3_PRIV_PASS'])}",
+        f"rouser {user} priv",
+        f"sysName {node.name}",
+        f"sysLocation govnet lab {node.netns}",
+        "sysContact govnet lab",
+        "sysServices 76",
+    ]
+    if "SNMP_COMMUNITY" in s:
+        lines.append(f"rocommunity {s['SNMP_COMMUNITY']} default")
+    return "\n".join(lines) + "\n"
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace('"', "") + '"'
+
+
+def snmpd_start_argv(node: NodePlan) -> list[str]:
+    """snmpd listens on 0.0.0.0 inside the namespace: it answers on every address of the
+    namespace and replies from the address it was asked on (IP_PKTINFO, measured)."""
+    p = snmpd_paths(node)
+    cmd = [
+        "/usr/sbin/snmpd",
+        "-C",
+        "-c",
+        str(p["config"]),
+        "-p",
+        str(p["pid"]),
+        "-Lf",
+        str(p["log"]),
+        "-M",
+        "/nonexistent",
+        "-m",
+        "",
+        "udp:0.0.0.0:161",
+    ]
+    return uts_wrap(node.name, cmd)
+
+
+def snmpd_env(node: NodePlan) -> dict[str, str]:
+    return {"SNMP_PERSISTENT_DIR": str(snmpd_paths(node)["persist"]), "MIBS": ""}
+
+
+def exec_argv(command: str) -> list[str]:
+    return ["sh", "-c", command]
+
+
+def describe(argv: list[str]) -> str:
+    return shlex.join(argv)

@@ -1,0 +1,132 @@
+"""Pure planning: names, addresses, guard prefixes, services, artifacts, Mermaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.errors import TopologyError
+from simulations import services
+from simulations.artifacts import ansible_inventory, topology_data
+from simulations.graph import mermaid
+from simulations.plan import LabPlan, build_plan
+from simulations.topology import Endpoint, load_topology
+from tests.conftest import ROOT
+
+MINI = ROOT / "tests/lab/fixtures/mini.clab.yml"
+
+
+@pytest.fixture()
+def plan(tmp_path: Path) -> LabPlan:
+    return build_plan(load_topology(MINI, env={}), tmp_path / "clab-mini")
+
+
+def test_namespaces_and_mgmt_addresses(plan: LabPlan) -> None:
+    assert plan.namespaces == (
+        "clab-mini-mgmt",
+        "clab-mini-wires",
+        "clab-mini-r1",
+        "clab-mini-r2",
+        "clab-mini-r3",
+        "clab-mini-c1",
+    )
+    assert plan.mgmt_gw == "172.20.20.1"
+    addrs = {n.name: n.mgmt_ipv4 for n in plan.nodes}
+    assert addrs == {
+        "r1": "172.20.20.11",
+        "r2": "172.20.20.12",
+        "r3": "172.20.20.13",
+        "c1": "172.20.20.2",
+    }  # c1 allocated: first free after the gateway
+    roles = {n.name: (n.frr, n.sshd, n.snmpd) for n in plan.nodes}
+    assert roles["r1"] == (True, True, True) and roles["c1"] == (False, False, True)
+
+
+def test_links_go_through_the_wires_namespace(plan: LabPlan) -> None:
+    link, end = plan.link_of(Endpoint("r3", "eth3"))
+    assert (link.bridge, end.wire, link.b.wire, end.ipv4) == ("w3", "l3a", "l3b", "10.1.0.1/30")
+    with pytest.raises(TopologyError, match="no link has endpoint r1:eth9"):
+        plan.link_of(Endpoint("r1", "eth9"))
+
+
+def test_guard_prefixes_cover_every_lab_address(plan: LabPlan) -> None:
+    assert plan.guard_prefixes == (
+        "10.0.12.0/30",
+        "10.0.13.0/30",
+        "10.0.23.0/30",
+        "10.1.0.0/30",
+        "10.2.0.1/32",
+        "10.2.0.2/31",
+        "10.2.0.4/31",
+        "10.255.0.1/32",
+        "10.255.0.2/31",
+        "172.20.20.0/24",
+    )
+
+
+def test_reserved_node_name(tmp_path: Path) -> None:
+    f = tmp_path / "t.clab.yml"
+    f.write_text("name: t\ntopology:\n  nodes:\n    mgmt: {kind: linux}\n")
+    with pytest.raises(TopologyError, match="'mgmt' is reserved"):
+        build_plan(load_topology(f, env={}))
+
+
+def test_service_files(plan: LabPlan) -> None:
+    r1 = plan.node("r1")
+    files = services.frr_files(r1)
+    assert "hostname r1" in files["frr.conf"] and "bgpd=no" in files["daemons"]
+    assert services.frr_enabled_daemons(files["daemons"]) == [
+        "watchfrr",
+        "zebra",
+        "ospfd",
+        "staticd",
+    ]
+    assert services.frr_start_argv(r1)[-2:] == ["start", "clab-mini-r1"]
+    sshd = services.sshd_config_text(r1, services.Credentials("govnet", "pw", None))
+    assert "ListenAddress 172.20.20.11:22" in sshd and "AllowUsers govnet" in sshd
+    snmp_r1 = services.snmpd_config_text(r1)
+    assert 'createUser govnet SHA "govnet-lab-auth" AES "govnet-lab-priv"' in snmp_r1
+    assert "rocommunity" not in snmp_r1  # v2c only when SNMP_COMMUNITY is set
+    assert "rocommunity govnet-ro default" in services.snmpd_config_text(plan.node("r2"))
+    assert services.snmpd_start_argv(r1)[-1] == "udp:0.0.0.0:161"
+
+
+def test_default_daemons_enable_the_four_routing_daemons(tmp_path: Path) -> None:
+    f = tmp_path / "t.clab.yml"
+    f.write_text("name: t\ntopology:\n  nodes:\n    r: {kind: linux, image: frrouting/frr}\n")
+    node = build_plan(load_topology(f, env={})).node("r")
+    daemons = services.frr_daemons_text(node)
+    assert 'watchfrr_options="--netns"' in daemons
+    assert services.frr_enabled_daemons(daemons) == [
+        "watchfrr",
+        "zebra",
+        "ospfd",
+        "bgpd",
+        "staticd",
+    ]
+
+
+def test_artifacts(plan: LabPlan) -> None:
+    inv = ansible_inventory(plan)
+    assert inv["all"]["children"]["linux"]["hosts"]["clab-mini-r1"]["ansible_host"] == (
+        "172.20.20.11"
+    )
+    data = topology_data(plan)
+    assert data["nodes"]["c1"]["longname"] == "clab-mini-c1"
+    assert data["links"][0]["endpoints"]["a"] == {
+        "node": "r1",
+        "interface": "eth1",
+        "mac": "",
+        "peer": "z",
+        "ipv4": "10.0.12.1/30",
+    }
+
+
+def test_mermaid() -> None:
+    text = mermaid(load_topology(MINI, env={}))
+    assert text.startswith("flowchart LR\n")
+    assert '  n_r1("r1<br/>172.20.20.11")' in text
+    assert '  n_c1["c1"]' in text
+    assert '  n_r1 ---|"eth1 — eth1"| n_r2' in text
+    assert '  n_r3 ---|"eth3 — eth1"| n_c1' in text

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from controller import __version__
-from controller.cli import inventory, output, topology
+from controller.cli import config, inventory, lab, link, output, topology
 from controller.cli.state import DEFAULT_INVENTORY, State
 from controller.errors import GovnetError, InventoryError
 
@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(topology.app, name="topology")
+app.add_typer(lab.app, name="lab")
+app.add_typer(link.app, name="link")
+app.add_typer(config.app, name="config")
 
 
 def _version(value: bool) -> None:

@@ -58,9 +58,15 @@ def render_tree(root: Node, indent: int = 1) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def canonical(node: Node) -> Node:
+    """The same tree with blocks and lines in a stable order (devices reorder freely)."""
+    return Node(node.line, sorted((canonical(c) for c in node.children), key=lambda c: c.line))
+
+
 def unified_diff(running: Node, intended: Node, device: str) -> str:
-    before = render_tree(running).splitlines(keepends=True)
-    after = render_tree(intended).splitlines(keepends=True)
+    """A unified diff of the two configurations in canonical order: empty when they agree."""
+    before = render_tree(canonical(running)).splitlines(keepends=True)
+    after = render_tree(canonical(intended)).splitlines(keepends=True)
     return "".join(
         difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intended)")
     )

@@ -1,0 +1,155 @@
+"""`govnet config …`: back up running configurations and find drift from the inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.cli import output
+from controller.cli.provisioning import (
+    AllOpt,
+    DevicesOpt,
+    JsonOpt,
+    LabOpt,
+    NetnsOpt,
+    StateOpt,
+    TofuOpt,
+    WorkersOpt,
+    device_progress,
+    print_diffs,
+    reach,
+    result_table,
+)
+from controller.cli.state import inventory_path
+from controller.inventory import load_inventory
+from controller.io import atomic_write_text
+from controller.provision.engine import DeviceResult, Engine
+from controller.provision.plan import device_specs, select_devices
+from controller.provision.store import BackupStore
+
+app = typer.Typer(
+    help="Back up running configs; report drift from the inventory.", no_args_is_help=True
+)
+InventoryOpt = Annotated[
+    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
+]
+
+
+def _read_all(
+    ctx: typer.Context,
+    device: list[str] | None,
+    all_: bool,
+    inventory: Path | None,
+    lab: Path | None,
+    netns: str | None,
+    workers: int,
+    state_dir: Path,
+    tofu: bool,
+    quiet: bool,
+) -> tuple[list[DeviceResult], Engine]:
+    inv = load_inventory(inventory_path(ctx, inventory))
+    devices, _ = select_devices(inv, [], device or [], all_ or not device)
+    where = reach(lab, netns, workers, state_dir, tofu)
+    engine = None
+    with device_progress([d.name for d in devices], not quiet) as progress:
+        engine = Engine(inv, device_specs(inv, devices, where.lab), where.options, progress)
+        return engine.plan(), engine
+
+
+@app.command()
+def drift(
+    ctx: typer.Context,
+    device: DevicesOpt = None,
+    all_: AllOpt = False,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    netns: NetnsOpt = None,
+    workers: WorkersOpt = 8,
+    state_dir: StateOpt = Path(".govnet"),
+    trust_on_first_use: TofuOpt = False,
+    show_diff: Annotated[bool, typer.Option("--diff", help="Print each drifted diff.")] = False,
+    prom_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write govnet_config_drift{device} in Prometheus text format "
+            "(for the exporter's textfile directory)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Devices whose running config differs from what the inventory renders (all by default).
+
+    Exits 0 when every device is in sync, 3 when any drifted, 1 when any could not be read.
+    """
+    results, _ = _read_all(
+        ctx, device, all_, inventory, lab, netns, workers, state_dir, trust_on_first_use, json_out
+    )
+    for r in results:
+        if r.status in {"changes", "unchanged"}:
+            r.status = "drift" if r.status == "changes" else "in sync"
+    if prom_file is not None:
+        lines = [
+            "# HELP govnet_config_drift 1 when the running config differs from the inventory.",
+            "# TYPE govnet_config_drift gauge",
+        ]
+        lines += [
+            f'govnet_config_drift{{device="{r.device}"}} {1 if r.status == "drift" else 0}'
+            for r in results
+            if r.status in {"drift", "in sync"}
+        ]
+        atomic_write_text(prom_file, "\n".join(lines) + "\n")
+    if json_out:
+        output.print_json([r.as_dict() for r in results])
+    else:
+        if show_diff:
+            print_diffs([r for r in results if r.status == "drift"])
+        result_table("drift", results)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+    if any(r.status == "drift" for r in results):
+        raise typer.Exit(3)
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    device: DevicesOpt = None,
+    all_: AllOpt = False,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    netns: NetnsOpt = None,
+    workers: WorkersOpt = 8,
+    state_dir: StateOpt = Path(".govnet"),
+    trust_on_first_use: TofuOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Store each device's running config, timestamped, under <state-dir>/backups/<device>/
+    (secrets masked). All routers by default."""
+    inv = load_inventory(inventory_path(ctx, inventory))
+    devices, _ = select_devices(inv, [], device or [], all_ or not device)
+    where = reach(lab, netns, workers, state_dir, trust_on_first_use)
+    store = BackupStore(state_dir / "backups")
+    with device_progress([d.name for d in devices], not json_out) as progress:
+        engine = Engine(inv, device_specs(inv, devices, where.lab), where.options, progress)
+        saved = engine.read_running()
+    rows = []
+    for name, text_or_error in saved.items():
+        if isinstance(text_or_error, str):
+            path = store.save(name, text_or_error)
+            rows.append({"device": name, "ok": True, "path": str(path)})
+        else:
+            rows.append({"device": name, "ok": False, "error": str(text_or_error)})
+    if json_out:
+        output.print_json(rows)
+    else:
+        output.console.print(
+            output.table(
+                "backup",
+                ["device", "result"],
+                [(r["device"], r.get("path") or f"FAILED: {r['error']}") for r in rows],
+            )
+        )
+    if not all(r["ok"] for r in rows):
+        raise typer.Exit(1)

@@ -1,0 +1,148 @@
+"""`govnet link …`: provision private-network links from the inventory.
+
+FRR is live-tested in the lab; the Cisco IOS and Huawei VRP templates are
+golden-file tested only (no such device exists in the lab).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.cli import output
+from controller.cli.provisioning import (
+    AllOpt,
+    DevicesOpt,
+    JsonOpt,
+    LabOpt,
+    NetnsOpt,
+    StateOpt,
+    TofuOpt,
+    WorkersOpt,
+    device_progress,
+    print_diffs,
+    reach,
+    result_table,
+)
+from controller.cli.state import inventory_path
+from controller.inventory import load_inventory
+from controller.provision.engine import Engine
+from controller.provision.plan import device_specs, select_devices
+
+app = typer.Typer(
+    help="Plan and apply private-network links: render → diff → push → verify → roll back. "
+    "FRR is live-tested in the lab; Cisco IOS and Huawei VRP are golden-file tested only.",
+    no_args_is_help=True,
+)
+LinksArg = Annotated[list[str] | None, typer.Argument(help="Link names or ids (a--b).")]
+InventoryOpt = Annotated[
+    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
+]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, inventory: InventoryOpt = None, json_out: JsonOpt = False) -> None:
+    """The inventory's links: id, kind, ends, prefix, tenant."""
+    inv = load_inventory(inventory_path(ctx, inventory))
+    rows = [
+        {
+            "id": k.id,
+            "kind": k.kind.value,
+            "a": k.a,
+            "b": k.b,
+            "prefix": str(k.prefix),
+            "tenant": k.tenant or "",
+            "bandwidth_mbps": k.bandwidth,
+        }
+        for k in inv.links
+    ]
+    if json_out:
+        output.print_json(rows)
+        return
+    output.console.print(
+        output.table(
+            None,
+            ["id", "kind", "prefix", "tenant"],
+            [(r["id"], r["kind"], r["prefix"], r["tenant"]) for r in rows],
+        )
+    )
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    links: LinksArg = None,
+    device: DevicesOpt = None,
+    all_: AllOpt = False,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    netns: NetnsOpt = None,
+    workers: WorkersOpt = 8,
+    state_dir: StateOpt = Path(".govnet"),
+    trust_on_first_use: TofuOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what would change on each device (a unified diff and a summary). Changes nothing."""
+    inv = load_inventory(inventory_path(ctx, inventory))
+    devices, notes = select_devices(inv, links or [], device or [], all_)
+    where = reach(lab, netns, workers, state_dir, trust_on_first_use)
+    engine_specs = device_specs(inv, devices, where.lab)
+    with device_progress([d.name for d in devices], not json_out) as progress:
+        results = Engine(inv, engine_specs, where.options, progress).plan()
+    if json_out:
+        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
+    else:
+        print_diffs(results)
+        result_table("plan", results)
+        for note in notes:
+            output.err_console.print(note, markup=False)
+        changes = sum(1 for r in results if r.status == "changes")
+        output.console.print(f"{changes} of {len(results)} device(s) would change")
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    links: LinksArg = None,
+    device: DevicesOpt = None,
+    all_: AllOpt = False,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    netns: NetnsOpt = None,
+    workers: WorkersOpt = 8,
+    confirm_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=3600,
+            help="Seconds for the change to verify (or for contact to "
+            "come back) before the backup is restored.",
+        ),
+    ] = 30.0,
+    state_dir: StateOpt = Path(".govnet"),
+    trust_on_first_use: TofuOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Back up, push the change, save, verify the links it touched; restore on failure.
+
+    Exits 1 when any device failed or was rolled back. Every device is appended to the
+    audit log (who, when, diff, result).
+    """
+    inv = load_inventory(inventory_path(ctx, inventory))
+    devices, notes = select_devices(inv, links or [], device or [], all_)
+    where = reach(lab, netns, workers, state_dir, trust_on_first_use, confirm_timeout)
+    specs = device_specs(inv, devices, where.lab)
+    with device_progress([d.name for d in devices], not json_out) as progress:
+        results = Engine(inv, specs, where.options, progress).apply()
+    if json_out:
+        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
+    else:
+        result_table("apply", results)
+        for note in notes:
+            output.err_console.print(note, markup=False)
+    if any(r.failed for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,174 @@
+"""Options and output shared by `govnet link …` and `govnet config …`."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from controller.cli import output
+from controller.errors import UsageError
+from controller.provision.engine import DeviceResult, Options, no_progress
+from controller.provision.engine import Progress as ProgressFn
+from controller.provision.transport import SocketFactory, plain_socket
+from controller.provision.verify import lab_pinger
+
+LabOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lab",
+        help="The inventory runs in this lab topology: reach devices from its management "
+        "namespace, expect the FRR configs `topology render` wrote, ping from node namespaces.",
+    ),
+]
+NetnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Open SSH connections from inside this network namespace.", envvar="GOVNET_NETNS"
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option(min=1, max=64, help="Devices worked on at once.")]
+StateOpt = Annotated[
+    Path,
+    typer.Option(
+        envvar="GOVNET_STATE_DIR",
+        help="Where govnet keeps known_hosts, backups/ and audit.log.",
+    ),
+]
+TofuOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-on-first-use",
+        help="Pin an unknown SSH host key on first contact (labs). "
+        "A changed key is always refused.",
+    ),
+]
+DevicesOpt = Annotated[
+    list[str] | None, typer.Option("--device", "-d", help="A device (repeatable).")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every router in the inventory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@dataclass(frozen=True)
+class Reach:
+    lab: str | None
+    options: Options
+
+
+_DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):=([^}]*)\}")
+
+
+def lab_name(topology: Path) -> str:
+    """The lab's name; its ``${VAR:=value}`` lab defaults become defaults of this process,
+    so ``env:`` references in a lab inventory resolve to what the lab nodes were given."""
+    from simulations.topology import load_topology  # the lab is optional for real networks
+
+    name = load_topology(topology).name
+    for var, value in _DEFAULTED.findall(topology.read_text(encoding="utf-8")):
+        os.environ.setdefault(var, value)
+    return name
+
+
+def reach(
+    lab: Path | None,
+    netns: str | None,
+    workers: int,
+    state_dir: Path,
+    tofu: bool,
+    confirm_timeout: float = 30.0,
+) -> Reach:
+    name = lab_name(lab) if lab is not None else None
+    namespace = netns or (f"clab-{name}-mgmt" if name else None)
+    factory: SocketFactory = plain_socket
+    if namespace is not None:
+        from simulations.netns import netns_connect, netns_exists
+
+        if not netns_exists(namespace):
+            raise UsageError(f"network namespace {namespace!r} does not exist (is the lab up?)")
+
+        def in_lab(host: str, port: int, timeout: float) -> socket.socket:
+            return netns_connect(namespace, (host, port), timeout)
+
+        factory = in_lab
+
+    options = Options(
+        workers=workers,
+        confirm_timeout=confirm_timeout,
+        trust_on_first_use=tofu,
+        state_dir=state_dir,
+        open_socket=factory,
+        pinger=lab_pinger(name) if name else None,
+    )
+    return Reach(name, options)
+
+
+@contextmanager
+def device_progress(names: list[str], enabled: bool) -> Iterator[ProgressFn]:
+    """A live line per device on stderr; yields the progress callback."""
+    if not enabled:
+        yield no_progress
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[device]:<12}"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=output.err_console,
+        transient=True,
+    ) as bar:
+        tasks = {name: bar.add_task("waiting", device=name) for name in names}
+
+        def update(device: str, step: str) -> None:
+            if device in tasks:
+                bar.update(tasks[device], description=step)
+
+        yield update
+
+
+STATUS_STYLE = {
+    "unchanged": "dim",
+    "changes": "yellow",
+    "applied": "green",
+    "rolled-back": "bold red",
+    "failed": "bold red",
+    "drift": "yellow",
+    "in sync": "green",
+}
+
+
+def result_table(title: str, results: list[DeviceResult]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in ("device", "status", "commands", "seconds", "detail"):
+        table.add_column(column, justify="right" if column in {"commands", "seconds"} else "left")
+    for r in results:
+        detail = r.message or "; ".join(c for c in r.checks if c.startswith("FAILED"))
+        table.add_row(
+            r.device,
+            Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+            str(len(r.commands)),
+            f"{r.seconds:.1f}",
+            Text(detail),
+        )
+    output.console.print(table)
+
+
+def print_diffs(results: list[DeviceResult]) -> None:
+    from rich.syntax import Syntax
+
+    for r in results:
+        if r.diff:
+            output.console.print(
+                Syntax(r.diff, "diff", theme="ansi_dark", background_color="default")
+            )

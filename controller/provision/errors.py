@@ -1,0 +1,25 @@
+"""Provisioning errors: one line per device, derived from GovnetError."""
+
+from __future__ import annotations
+
+from controller.errors import GovnetError
+
+
+class ProvisionError(GovnetError):
+    """A device could not be planned, changed, verified or restored."""
+
+
+class ConnectError(ProvisionError):
+    """The device did not answer on SSH (refused, timed out, no route)."""
+
+
+class AuthError(ProvisionError):
+    """The device refused the credentials."""
+
+
+class HostKeyError(ProvisionError):
+    """The device's SSH host key is unknown or changed: govnet refuses to talk to it."""
+
+
+class CommandRejected(ProvisionError):
+    """The device rejected a configuration command."""

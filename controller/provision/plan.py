@@ -1,0 +1,140 @@
+"""Pure planning: which devices a request touches, what they should run, what changes.
+
+Inventory → scope (devices) → intended text per device → plan (commands, diff)
+against the running text fetched by the engine. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from controller.errors import UsageError
+from controller.inventory.model import NETMIKO_DEVICE_TYPE, Device, Inventory, Link, Platform
+from controller.provision.dialects import DIALECTS, Dialect
+from controller.provision.tree import commands, parse, unified_diff
+from controller.render.intent import ROUTER_ROLES, build_intents
+from controller.render.templates import render
+from controller.topology.render import render_topology
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A device govnet configures: how to speak to it and what it should run."""
+
+    device: Device
+    platform: Platform
+    device_type: str
+    dialect: Dialect
+    intended: str
+
+
+@dataclass
+class DevicePlan:
+    name: str
+    commands: list[str]
+    diff: str
+    running: str = field(repr=False, default="")
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.commands)
+
+
+def plan_device(spec: DeviceSpec, running: str) -> DevicePlan:
+    """The commands that make ``running`` what the inventory says, and the diff."""
+    current = parse(running, spec.dialect)
+    wanted = parse(spec.intended, spec.dialect)
+    return DevicePlan(
+        spec.device.name,
+        commands(current, wanted, spec.dialect),
+        unified_diff(current, wanted, spec.device.name),
+        running,
+    )
+
+
+def link_index(inv: Inventory) -> dict[str, Link]:
+    """Links by name and by their ``a--b`` id."""
+    index: dict[str, Link] = {}
+    for link in inv.links:
+        index[link.id] = link
+        if link.name:
+            index[link.name] = link
+    return index
+
+
+def select_devices(
+    inv: Inventory, links: list[str], devices: list[str], everything: bool
+) -> tuple[list[Device], list[str]]:
+    """Devices in scope (routers govnet can configure) and notes on what was left out."""
+    if not (links or devices or everything):
+        raise UsageError("name links, --device D, or --all")
+    by_name = {d.name: d for d in inv.devices}
+    index = link_index(inv)
+    chosen: dict[str, Device] = {}
+    notes: list[str] = []
+    for ident in links:
+        link = index.get(ident)
+        if link is None:
+            raise UsageError(f"no link {ident!r} (see `govnet link list`)")
+        for name in (link.a_device, link.b_device):
+            chosen[name] = by_name[name]
+    for name in devices:
+        if name not in by_name:
+            raise UsageError(f"no device {name!r} in the inventory")
+        chosen[name] = by_name[name]
+    if everything:
+        chosen.update({d.name: d for d in inv.devices})
+    scope = [d for d in chosen.values() if d.role in ROUTER_ROLES]
+    skipped = Counter(d.role.value for d in chosen.values() if d.role not in ROUTER_ROLES)
+    if skipped:
+        listed = ", ".join(f"{n} {role}" for role, n in sorted(skipped.items()))
+        notes.append(f"not configured by govnet (not routers): {listed}")
+    return sorted(scope, key=lambda d: d.name), notes
+
+
+def device_specs(inv: Inventory, devices: list[Device], lab: str | None) -> list[DeviceSpec]:
+    """What each device should run. In a lab every router is FRR, configured exactly as
+    ``govnet topology render`` wrote it (VLANs folded the same way)."""
+    specs: list[DeviceSpec] = []
+    if lab is not None:
+        files = render_topology(inv, lab).files
+        for device in devices:
+            text = files.get(f"{lab}/{device.name}/frr.conf")
+            if text is None:
+                raise UsageError(f"{device.name} is not a router of lab {lab!r}")
+            specs.append(
+                DeviceSpec(device, Platform.FRR, "cisco_ios", DIALECTS[Platform.FRR], text)
+            )
+        return specs
+    intents = build_intents(inv)
+    for device in devices:
+        platform = inv.platform(device)
+        dialect = DIALECTS.get(platform)
+        if dialect is None:
+            raise UsageError(f"{device.name}: govnet does not configure {platform.value} devices")
+        specs.append(
+            DeviceSpec(
+                device,
+                platform,
+                NETMIKO_DEVICE_TYPE[platform],
+                dialect,
+                render(intents[device.name]),
+            )
+        )
+    return specs
+
+
+def links_to_verify(inv: Inventory, plans: dict[str, DevicePlan]) -> list[Link]:
+    """Links with an end on a changed device whose interface the change touched."""
+    touched: set[tuple[str, str]] = set()
+    for name, plan in plans.items():
+        for command in plan.commands:
+            if command.startswith("interface "):
+                touched.add((name, command.split()[1]))
+    return [
+        link
+        for link in inv.links
+        if (link.a_device, link.a_interface) in touched
+        or (link.b_device, link.b_interface) in touched
+    ]

@@ -1,0 +1,161 @@
+"""The one place govnet talks SSH to devices: a thin adapter over netmiko.
+
+Nothing else imports netmiko or paramiko. A :class:`Session` runs show commands
+and configuration; errors come back as one-line ProvisionErrors per device.
+Sockets can be opened inside a lab namespace (``netns``), so no lab address is
+ever contacted from the root namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import paramiko
+from netmiko import ConnectHandler
+from netmiko.exceptions import (
+    ConfigInvalidException,
+    NetmikoAuthenticationException,
+    NetmikoTimeoutException,
+    ReadTimeout,
+)
+
+from controller.provision.dialects import Dialect
+from controller.provision.errors import AuthError, CommandRejected, ConnectError, HostKeyError
+from controller.provision.hostkeys import HostKeyStore, fetch_host_key
+
+log = logging.getLogger(__name__)
+ERROR_PATTERN = r"^% |^Error:|\nError: "
+
+SocketFactory = Callable[[str, int, float], socket.socket]
+
+
+def plain_socket(host: str, port: int, timeout: float) -> socket.socket:
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to reach one device (secrets already resolved, never logged)."""
+
+    name: str
+    host: str
+    device_type: str
+    dialect: Dialect
+    username: str
+    password: str | None = None
+    key_file: str | None = None
+    port: int = 22
+
+    def __repr__(self) -> str:  # keep the password out of tracebacks and logs
+        return f"Target({self.name!r}, {self.host}:{self.port}, {self.device_type})"
+
+
+class Session(Protocol):
+    def show(self, command: str) -> str: ...
+    def configure(self, commands: list[str]) -> str: ...
+    def save(self) -> str: ...
+    def close(self) -> None: ...
+
+
+class NetmikoSession:
+    def __init__(self, target: Target, connection: Any) -> None:
+        self.target = target
+        self._conn = connection
+
+    def show(self, command: str) -> str:
+        try:
+            return str(self._conn.send_command(command, read_timeout=30))
+        except (ReadTimeout, OSError, EOFError) as exc:
+            raise ConnectError(
+                f"{self.target.name}: lost contact during {command!r}: {exc}"
+            ) from exc
+
+    def configure(self, commands: list[str]) -> str:
+        if not commands:
+            return ""
+        try:
+            return str(
+                self._conn.send_config_set(
+                    commands,
+                    config_mode_command=self.target.dialect.enter,
+                    error_pattern=ERROR_PATTERN,
+                    read_timeout=60,
+                )
+            )
+        except ConfigInvalidException as exc:
+            raise CommandRejected(f"{self.target.name}: device rejected the change: {exc}") from exc
+        except (ReadTimeout, OSError, EOFError) as exc:
+            raise ConnectError(
+                f"{self.target.name}: lost contact while configuring: {exc}"
+            ) from exc
+
+    def save(self) -> str:
+        return self.show(self.target.dialect.save)
+
+    def close(self) -> None:
+        try:
+            self._conn.disconnect()
+        except (OSError, EOFError, paramiko.SSHException):
+            log.debug("%s: disconnect failed", self.target.name, exc_info=True)
+
+
+def connect(
+    target: Target,
+    hostkeys: HostKeyStore,
+    *,
+    trust_on_first_use: bool = False,
+    open_socket: SocketFactory = plain_socket,
+    timeout: float = 10.0,
+) -> NetmikoSession:
+    """An authenticated session, after checking the pinned host key."""
+    try:
+        probe = open_socket(target.host, target.port, timeout)
+    except OSError as exc:
+        raise ConnectError(
+            f"{target.name}: cannot reach {target.host}:{target.port}: {exc}"
+        ) from exc
+    key = fetch_host_key(target.name, probe, timeout)
+    if not hostkeys.known(target.host, target.port) and trust_on_first_use:
+        hostkeys.pin(target.host, target.port, key)
+        log.info("%s: pinned host key on first use", target.name)
+    hostkeys.check(target.name, target.host, target.port, key)
+    try:
+        sock = open_socket(target.host, target.port, timeout)
+    except OSError as exc:
+        raise ConnectError(
+            f"{target.name}: cannot reach {target.host}:{target.port}: {exc}"
+        ) from exc
+    params: dict[str, Any] = {
+        "device_type": target.device_type,
+        "host": target.host,
+        "port": target.port,
+        "username": target.username,
+        "sock": sock,
+        "ssh_strict": True,
+        "system_host_keys": False,
+        "alt_host_keys": True,
+        "alt_key_file": str(hostkeys.path),
+        "allow_agent": False,
+        "conn_timeout": timeout,
+        "auth_timeout": timeout,
+        "banner_timeout": timeout,
+        "fast_cli": False,
+    }
+    if target.password is not None:
+        params["password"] = target.password
+    if target.key_file is not None:
+        params.update(use_keys=True, key_file=target.key_file)
+    try:
+        return NetmikoSession(target, ConnectHandler(**params))
+    except NetmikoAuthenticationException as exc:
+        raise AuthError(
+            f"{target.name}: authentication failed for user {target.username!r}"
+        ) from exc
+    except paramiko.BadHostKeyException as exc:
+        raise HostKeyError(f"{target.name}: SSH host key changed — refusing") from exc
+    except (NetmikoTimeoutException, paramiko.SSHException, OSError, EOFError) as exc:
+        raise ConnectError(f"{target.name}: SSH failed: {str(exc).splitlines()[0]}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,47 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test from the repository root, as a user of the README would."""
     monkeypatch.chdir(ROOT)
     return ROOT
+
+
+LAB_TOPOLOGY = ROOT / "topologies/lab.clab.yml"
+
+
+def lab_env() -> dict[str, str]:
+    """The lab-only secret values (topologies/lab.env), as the demo exports them."""
+    values: dict[str, str] = {}
+    for line in (ROOT / "topologies/lab.env").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+@pytest.fixture(scope="session")
+def lab_network() -> Iterator[object]:
+    """The built-in lab (topologies/lab.clab.yml) up and converged for the session.
+
+    Brought down at the end — even when tests fail — unless it was already up before.
+    Tests that change routers put them back as they found them.
+    """
+    import shutil
+
+    from simulations.checks import parse_check, run_check
+    from simulations.lab import Lab
+
+    require(os.geteuid() == 0, "the lab needs root")
+    require(shutil.which("vtysh") is not None, "FRR (vtysh) is not installed")
+    for key, value in lab_env().items():
+        os.environ.setdefault(key, value)
+    lab = Lab(LAB_TOPOLOGY)
+    was_up = lab.is_up()
+    try:
+        lab.up()
+        for node, full in (("core-1", 8), ("dr-1", 3), ("pr-kh17", 2)):
+            result = run_check(
+                lab, parse_check({"ospf": {"node": node, "full": full}, "timeout": 60})
+            )
+            assert result.ok, f"lab did not converge: {result.detail}"
+        yield lab
+    finally:
+        if not was_up:
+            lab.down()

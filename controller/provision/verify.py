@@ -128,14 +128,19 @@ def check_link_once(
         if entry is None:
             continue
         platform, session = entry
-        record(result, f"{device} {interface} up", interface_up(platform, session, interface))
+        up = interface_up(platform, session, interface)
+        record(result, up, f"{device} {interface} up", f"{device} {interface} is down")
         if link.routing.ospf is not None and both_routers:
+            full = ospf_full(platform, session, interface)
             record(
-                result, f"{device} {interface} OSPF full", ospf_full(platform, session, interface)
+                result,
+                full,
+                f"{device} {interface} OSPF Full",
+                f"no OSPF Full neighbour on {device} {interface}",
             )
         answered = pinger(device, peer) if pinger else device_ping(platform, session, peer)
         if answered is not None:
-            record(result, f"{device} pings {peer}", answered)
+            record(result, answered, f"{device} pings {peer}", f"{device} cannot ping {peer}")
     return result
 
 

@@ -464,7 +464,7 @@ credentials:
   ssh:
     netops:
       username: govnet
-      key_file: file:/etc/govnet/ssh/id_ed25519
+      password: env:GOVNET_SSH_PASSWORD
 """
     hosting = ["# Written by `govnet hosting approve`; edit by hand only with care.", "hosting:"]
     hosting_net = Allocator("10.100.0.0/16", 26)

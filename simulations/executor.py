@@ -27,7 +27,13 @@ from simulations.state import LabState, ProcessRecord, save_state
 
 ROUTE_PROTO = "243"  # marks the root-namespace guard routes the lab installs
 NS_SYSCTLS = {"net.ipv4.ping_group_range": "0 2147483647"}
-ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
+# OSPF joins 224.0.0.5 on every interface through one socket: the kernel's default of
+# 20 memberships per socket silently stops adjacencies beyond the 20th interface.
+ROUTER_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv6.conf.all.forwarding": "1",
+    "net.ipv4.igmp_max_memberships": "1024",
+}
 WORKERS = 8
 T = TypeVar("T")
 R = TypeVar("R")
@@ -282,14 +288,30 @@ def observed_prefixes(addresses: dict[str, list[str]]) -> list[str]:
 
 
 def ensure_login_user(creds: services.Credentials) -> None:
-    """Create the SSH login user once (system user, groups frr+frrvty, vtysh shell)."""
+    """Create the SSH login users once (system users in groups frr+frrvty): the vtysh user
+    with the vtysh login shell, and the Ansible user with ``/bin/bash``."""
     shell = services.LOGIN_SHELL
     if not shell.exists() or shell.read_text(encoding="utf-8") != services.LOGIN_SHELL_TEXT:
         shell.parent.mkdir(parents=True, exist_ok=True)
         shell.write_text(services.LOGIN_SHELL_TEXT, encoding="utf-8")
         shell.chmod(0o755)
+    if creds.ansible_user == creds.ssh_user:
+        raise LabError(
+            f"ANSIBLE_USER and SSH_USER are both {creds.ssh_user!r}; the vtysh login and the "
+            f"Ansible shell login need different users"
+        )
+    _ensure_system_user(creds.ssh_user, shell, "SSH_USER")
+    _ensure_system_user(creds.ansible_user, services.ANSIBLE_SHELL, "ANSIBLE_USER")
+    run(
+        ["chpasswd"],
+        input=f"{creds.ssh_user}:{creds.ssh_password}\n"
+        f"{creds.ansible_user}:{creds.ansible_secret}\n",
+    )
+
+
+def _ensure_system_user(user: str, shell: Path, variable: str) -> None:
     try:
-        entry = pwd.getpwnam(creds.ssh_user)
+        entry = pwd.getpwnam(user)
     except KeyError:
         run(
             [
@@ -302,19 +324,18 @@ def ensure_login_user(creds: services.Credentials) -> None:
                 str(shell),
                 "--groups",
                 "frr,frrvty",
-                creds.ssh_user,
+                user,
             ]
         )
-    else:
-        if entry.pw_shell != str(shell):
-            raise LabError(
-                f"user {creds.ssh_user!r} exists with shell {entry.pw_shell}; the lab needs its "
-                f"own login user (set SSH_USER to an unused name)"
-            )
-        groups = {g.gr_name for g in grp.getgrall() if creds.ssh_user in g.gr_mem}
-        if not {"frr", "frrvty"} <= groups:
-            run(["usermod", "-aG", "frr,frrvty", creds.ssh_user])
-    run(["chpasswd"], input=f"{creds.ssh_user}:{creds.ssh_password}\n")
+        return
+    if entry.pw_shell != str(shell):
+        raise LabError(
+            f"user {user!r} exists with shell {entry.pw_shell}; the lab needs its "
+            f"own login user (set {variable} to an unused name)"
+        )
+    groups = {g.gr_name for g in grp.getgrall() if user in g.gr_mem}
+    if not {"frr", "frrvty"} <= groups:
+        run(["usermod", "-aG", "frr,frrvty", user])
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -341,6 +362,10 @@ def prepare_node_files(node: NodePlan, creds: services.Credentials) -> list[str]
         paths = services.sshd_paths(node)
         _write(paths["config"], services.sshd_config_text(node, creds))
         _write(paths["authorized_keys"], (creds.ssh_authorized_key or "") + "\n")
+        workdir = services.ansible_node_dir(node)  # the Ansible user's files, nothing else
+        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.chown(workdir, user=creds.ansible_user)
+        workdir.chmod(0o755)
         if not paths["hostkey"].exists():
             run(
                 [

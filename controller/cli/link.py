@@ -88,7 +88,7 @@ def plan(
     inv = load_inventory(inventory_path(ctx, inventory))
     devices, notes = select_devices(inv, links or [], device or [], all_)
     where = reach(lab, netns, workers, state_dir, trust_on_first_use)
-    engine_specs = device_specs(inv, devices, where.lab)
+    engine_specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([d.name for d in devices], not json_out) as progress:
         results = Engine(inv, engine_specs, where.options, progress).plan()
     if json_out:
@@ -135,7 +135,7 @@ def apply(
     inv = load_inventory(inventory_path(ctx, inventory))
     devices, notes = select_devices(inv, links or [], device or [], all_)
     where = reach(lab, netns, workers, state_dir, trust_on_first_use, confirm_timeout)
-    specs = device_specs(inv, devices, where.lab)
+    specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([d.name for d in devices], not json_out) as progress:
         results = Engine(inv, specs, where.options, progress).apply()
     if json_out:

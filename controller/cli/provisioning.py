@@ -67,15 +67,15 @@ class Reach:
 _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):=([^}]*)\}")
 
 
-def lab_name(topology: Path) -> str:
-    """The lab's name; its ``${VAR:=value}`` lab defaults become defaults of this process,
-    so ``env:`` references in a lab inventory resolve to what the lab nodes were given."""
+def lab_nodes(topology: Path) -> tuple[str, frozenset[str]]:
+    """The lab's name and nodes; its ``${VAR:=value}`` lab defaults become defaults of this
+    process, so ``env:`` references in a lab inventory resolve to what the nodes were given."""
     from simulations.topology import load_topology  # the lab is optional for real networks
 
-    name = load_topology(topology).name
+    loaded = load_topology(topology)
     for var, value in _DEFAULTED.findall(topology.read_text(encoding="utf-8")):
         os.environ.setdefault(var, value)
-    return name
+    return loaded.name, frozenset(loaded.nodes)
 
 
 def reach(
@@ -86,7 +86,7 @@ def reach(
     tofu: bool,
     confirm_timeout: float = 30.0,
 ) -> Reach:
-    name = lab_name(lab) if lab is not None else None
+    name, nodes = lab_nodes(lab) if lab is not None else (None, None)
     namespace = netns or (f"clab-{name}-mgmt" if name else None)
     factory: SocketFactory = plain_socket
     if namespace is not None:
@@ -107,6 +107,7 @@ def reach(
         state_dir=state_dir,
         open_socket=factory,
         pinger=lab_pinger(name) if name else None,
+        lab_nodes=nodes,
     )
     return Reach(name, options)
 
@@ -172,3 +173,8 @@ def print_diffs(results: list[DeviceResult]) -> None:
             output.console.print(
                 Syntax(r.diff, "diff", theme="ansi_dark", background_color="default")
             )
+
+
+def lab_name(topology: Path) -> str:
+    """The lab's name (and its secret defaults applied, as :func:`lab_nodes`)."""
+    return lab_nodes(topology)[0]

@@ -93,19 +93,28 @@ def select_devices(
     return sorted(scope, key=lambda d: d.name), notes
 
 
-def device_specs(inv: Inventory, devices: list[Device], lab: str | None) -> list[DeviceSpec]:
+def device_specs(
+    inv: Inventory, devices: list[Device], lab: str | None, notes: list[str] | None = None
+) -> list[DeviceSpec]:
     """What each device should run. In a lab every router is FRR, configured exactly as
-    ``govnet topology render`` wrote it (VLANs folded the same way)."""
+    ``govnet topology render`` wrote it (VLANs folded the same way); devices the lab
+    does not run are left out with a note."""
     specs: list[DeviceSpec] = []
     if lab is not None:
         files = render_topology(inv, lab).files
+        absent = []
         for device in devices:
             text = files.get(f"{lab}/{device.name}/frr.conf")
             if text is None:
-                raise UsageError(f"{device.name} is not a router of lab {lab!r}")
+                absent.append(device.name)
+                continue
             specs.append(
                 DeviceSpec(device, Platform.FRR, "cisco_ios", DIALECTS[Platform.FRR], text)
             )
+        if absent and notes is not None:
+            notes.append(f"not in lab {lab!r}: {', '.join(absent)}")
+        if not specs:
+            raise UsageError(f"none of the selected devices runs in lab {lab!r}")
         return specs
     intents = build_intents(inv)
     for device in devices:
@@ -125,8 +134,11 @@ def device_specs(inv: Inventory, devices: list[Device], lab: str | None) -> list
     return specs
 
 
-def links_to_verify(inv: Inventory, plans: dict[str, DevicePlan]) -> list[Link]:
-    """Links with an end on a changed device whose interface the change touched."""
+def links_to_verify(
+    inv: Inventory, plans: dict[str, DevicePlan], present: frozenset[str] | None = None
+) -> list[Link]:
+    """Links with an end on a changed device whose interface the change touched (and,
+    in a lab, whose both ends exist there)."""
     touched: set[tuple[str, str]] = set()
     for name, plan in plans.items():
         for command in plan.commands:
@@ -135,6 +147,9 @@ def links_to_verify(inv: Inventory, plans: dict[str, DevicePlan]) -> list[Link]:
     return [
         link
         for link in inv.links
-        if (link.a_device, link.a_interface) in touched
-        or (link.b_device, link.b_interface) in touched
+        if (
+            (link.a_device, link.a_interface) in touched
+            or (link.b_device, link.b_interface) in touched
+        )
+        and (present is None or {link.a_device, link.b_device} <= present)
     ]

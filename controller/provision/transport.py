@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import paramiko
@@ -24,7 +25,13 @@ from netmiko.exceptions import (
 )
 
 from controller.provision.dialects import Dialect
-from controller.provision.errors import AuthError, CommandRejected, ConnectError, HostKeyError
+from controller.provision.errors import (
+    AuthError,
+    CommandRejected,
+    ConnectError,
+    HostKeyError,
+    ProvisionError,
+)
 from controller.provision.hostkeys import HostKeyStore, fetch_host_key
 
 log = logging.getLogger(__name__)
@@ -143,11 +150,13 @@ def connect(
         "conn_timeout": timeout,
         "auth_timeout": timeout,
         "banner_timeout": timeout,
-        "fast_cli": False,
+        "fast_cli": True,
     }
     if target.password is not None:
         params["password"] = target.password
     if target.key_file is not None:
+        if not Path(target.key_file).is_file():
+            raise ProvisionError(f"{target.name}: SSH key file {target.key_file} does not exist")
         params.update(use_keys=True, key_file=target.key_file)
     try:
         return NetmikoSession(target, ConnectHandler(**params))

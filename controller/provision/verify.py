@@ -11,10 +11,12 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.inventory.model import Link, Platform
+from controller.provision.errors import ProvisionError
 from controller.provision.transport import Session
 
 
@@ -109,36 +111,105 @@ class LinkCheck:
         return not self.failed
 
 
-End = tuple[str, str, str, str]  # device, interface, own address, peer address
+@dataclass
+class Facts:
+    """What one device said in one round: interfaces up, OSPF Full, peers it can ping."""
+
+    up: set[str] = field(default_factory=set)
+    full: set[str] = field(default_factory=set)
+    pings: dict[str, bool | None] = field(default_factory=dict)
+    error: str = ""
 
 
-def check_link_once(
-    link: Link,
-    sessions: Mapping[str, tuple[Platform, Session]],
-    pinger: Pinger | None,
-) -> LinkCheck:
-    result = LinkCheck(link.id)
-    ends: list[End] = [
-        (link.a_device, link.a_interface, str(link.a_address.ip), str(link.b_address.ip)),
-        (link.b_device, link.b_interface, str(link.b_address.ip), str(link.a_address.ip)),
+@dataclass(frozen=True)
+class Ask:
+    """What to ask one device: these interfaces (OSPF on some), pings to these peers."""
+
+    interfaces: frozenset[str]
+    ospf: frozenset[str]
+    peers: frozenset[str]
+
+
+def gather(
+    platform: Platform, session: Session, ask: Ask, pinger: Pinger | None, device: str
+) -> Facts:
+    facts = Facts()
+    try:
+        if platform is Platform.FRR:
+            facts.up = _frr_up(session)
+            if ask.ospf:
+                facts.full = _frr_full(session)
+        else:
+            facts.up = {i for i in ask.interfaces if interface_up(platform, session, i)}
+            facts.full = {i for i in ask.ospf if ospf_full(platform, session, i)}
+        for peer in ask.peers:
+            facts.pings[peer] = (
+                pinger(device, peer) if pinger else device_ping(platform, session, peer)
+            )
+    except ProvisionError as exc:
+        facts.error = str(exc)
+    return facts
+
+
+def _frr_up(session: Session) -> set[str]:
+    try:
+        data = json.loads(session.show("show interface json"))
+    except json.JSONDecodeError:
+        return set()
+    return {
+        name
+        for name, info in data.items()
+        if isinstance(info, dict) and info.get("operationalStatus") == "up"
+    }
+
+
+def _frr_full(session: Session) -> set[str]:
+    try:
+        data = json.loads(session.show("show ip ospf neighbor json"))
+    except json.JSONDecodeError:
+        return set()
+    full = set()
+    for entries in data.get("neighbors", {}).values():
+        for entry in entries:
+            if str(entry.get("state", "")).startswith("Full"):
+                full.add(str(entry.get("ifaceName", "")).split(":")[0])
+    return full
+
+
+End = tuple[str, str, str]  # device, interface, peer address
+
+
+def _ends(link: Link) -> list[End]:
+    return [
+        (link.a_device, link.a_interface, str(link.b_address.ip)),
+        (link.b_device, link.b_interface, str(link.a_address.ip)),
     ]
-    both_routers = all(end[0] in sessions for end in ends)
-    for device, interface, _own, peer in ends:
-        entry = sessions.get(device)
-        if entry is None:
+
+
+def evaluate(link: Link, sessions: Mapping[str, object], facts: Mapping[str, Facts]) -> LinkCheck:
+    result = LinkCheck(link.id)
+    both_routers = all(end[0] in sessions for end in _ends(link))
+    for device, interface, peer in _ends(link):
+        seen = facts.get(device)
+        if seen is None:
             continue
-        platform, session = entry
-        up = interface_up(platform, session, interface)
-        record(result, up, f"{device} {interface} up", f"{device} {interface} is down")
+        if seen.error:
+            result.failed.append(f"{device}: {seen.error}")
+            continue
+        record(
+            result,
+            interface in seen.up,
+            f"{device} {interface} up",
+            f"{device} {interface} is down",
+        )
         if link.routing.ospf is not None and both_routers:
-            full = ospf_full(platform, session, interface)
             record(
                 result,
-                full,
+                interface in seen.full,
                 f"{device} {interface} OSPF Full",
                 f"no OSPF Full neighbour on {device} {interface}",
             )
-        answered = pinger(device, peer) if pinger else device_ping(platform, session, peer)
+        answered = seen.pings.get(peer)
         if answered is not None:
             record(result, answered, f"{device} pings {peer}", f"{device} cannot ping {peer}")
     return result
@@ -157,15 +228,56 @@ def verify_links(
     sessions: Mapping[str, tuple[Platform, Session]],
     pinger: Pinger | None,
     deadline: float,
+    workers: int = 16,
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
 ) -> list[LinkCheck]:
-    """Check every link until all pass or ``deadline`` (monotonic) passes; the last round."""
-    results: list[LinkCheck] = []
-    rounds = 0
-    while True:
-        rounds += 1
-        results = [check_link_once(link, sessions, pinger) for link in links]
-        if all(r.ok for r in results) or clock() >= deadline or rounds >= 600:
-            return results
+    """Check every link until all pass or ``deadline`` (monotonic) passes.
+
+    Each round asks every device once (in parallel): its interfaces, its OSPF
+    neighbours and the pings still owed; links that passed are not asked again.
+    """
+    results = {link.id: LinkCheck(link.id) for link in links}
+    pending = list(links)
+    pinged: set[tuple[str, str]] = set()
+    for _round in range(600):
+        asks: dict[str, tuple[set[str], set[str], set[str]]] = {}
+        for link in pending:
+            for device, interface, peer in _ends(link):
+                if device not in sessions:
+                    continue
+                ifaces, ospf, peers = asks.setdefault(device, (set(), set(), set()))
+                ifaces.add(interface)
+                if link.routing.ospf is not None:
+                    ospf.add(interface)
+                if (device, peer) not in pinged:
+                    peers.add(peer)
+        jobs = {
+            device: Ask(frozenset(i), frozenset(o), frozenset(p))
+            for device, (i, o, p) in asks.items()
+        }
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs) or 1))) as pool:
+            futures = {
+                device: pool.submit(
+                    gather, sessions[device][0], sessions[device][1], ask, pinger, device
+                )
+                for device, ask in jobs.items()
+            }
+            facts = {device: future.result() for device, future in futures.items()}
+        for device, seen in facts.items():
+            pinged |= {(device, peer) for peer, ok in seen.pings.items() if ok}
+        # a peer that answered once is not pinged again; keep its success visible
+        for device, (_ifaces, _ospf, peers) in asks.items():
+            for peer in {p for (d, p) in pinged if d == device} - peers:
+                facts.setdefault(device, Facts()).pings.setdefault(peer, True)
+        still: list[Link] = []
+        for link in pending:
+            check = evaluate(link, sessions, facts)
+            results[link.id] = check
+            if not check.ok:
+                still.append(link)
+        pending = still
+        if not pending or clock() >= deadline:
+            break
         pause(1.0)
+    return [results[link.id] for link in links]

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from controller import __version__
-from controller.cli import config, inventory, lab, link, output, topology
+from controller.cli import config, inventory, lab, link, output, playbook, probe, topology
 from controller.cli.state import DEFAULT_INVENTORY, State
 from controller.errors import GovnetError, InventoryError
 
@@ -27,6 +27,8 @@ app.add_typer(topology.app, name="topology")
 app.add_typer(lab.app, name="lab")
 app.add_typer(link.app, name="link")
 app.add_typer(config.app, name="config")
+app.add_typer(playbook.app, name="playbook")
+app.add_typer(probe.app, name="probe")
 
 
 def _version(value: bool) -> None:

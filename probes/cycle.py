@@ -1,0 +1,92 @@
+"""One polling cycle: SNMP for the shard's targets and ICMP for them and their
+upstream parents, concurrently; then reachability. Per-target failures are data."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from probes import reachability, sharding
+from probes.icmp import Pinger
+from probes.model import Cycle, IcmpResult, SnmpResult, Target
+from probes.sharding import Shard
+from probes.snmp import SnmpPoller
+from probes.targets import ancestors
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one poller does each cycle (pure): its own targets, plus the upstream
+    devices it only pings so reachability can tell ``down`` from ``unreachable``."""
+
+    targets: tuple[Target, ...]
+    upstream: tuple[Target, ...]
+    shard: Shard
+
+    @property
+    def pinged(self) -> tuple[Target, ...]:
+        return self.targets + self.upstream
+
+
+def make_plan(all_targets: Sequence[Target], shard: Shard = sharding.ALL) -> Plan:
+    own = sharding.select(all_targets, [t.name for t in all_targets], shard)
+    names = {t.name for t in own}
+    by_name = {t.name: t for t in all_targets}
+    upstream = [by_name[n] for n in sorted(ancestors(own, by_name) - names)]
+    return Plan(tuple(own), tuple(upstream), shard)
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def run_cycle(
+    plan: Plan,
+    snmp: SnmpPoller | None,
+    pinger: Pinger | None,
+    progress: Progress | None = None,
+) -> Cycle:
+    started, wall0, cpu0 = time.time(), time.perf_counter(), cpu_seconds()
+    total = len(plan.targets) + (1 if pinger is not None else 0)
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
+    async def icmp() -> dict[str, IcmpResult]:
+        if pinger is None:
+            return {}
+        results = await pinger.ping(plan.pinged)
+        tick()
+        return results
+
+    async def snmp_all() -> dict[str, SnmpResult]:
+        return {} if snmp is None else await snmp.poll(plan.targets, tick)
+
+    icmp_results, snmp_results = await asyncio.gather(icmp(), snmp_all())
+    answered = {name: r.ok for name, r in icmp_results.items()}
+    if pinger is None:  # no ICMP: SNMP answers decide reachability
+        answered = {name: r.ok for name, r in snmp_results.items()}
+    states, upstream_down = reachability.classify(plan.pinged, answered)
+    own = {t.name for t in plan.targets}
+    return Cycle(
+        started=started,
+        seconds=time.perf_counter() - wall0,
+        cpu_seconds=cpu_seconds() - cpu0,
+        targets=plan.targets,
+        snmp=snmp_results,
+        icmp={k: v for k, v in icmp_results.items() if k in own},
+        reachability={k: v for k, v in states.items() if k in own},
+        upstream_down={k: v for k, v in upstream_down.items() if k in own},
+        shard=plan.shard.index,
+        shards=plan.shard.count,
+    )

@@ -1,0 +1,166 @@
+"""SNMP notifications: v2c traps and v3 informs, counted per site and kept for the SOC.
+
+The receiver (pysnmp's notification receiver — traps are rare, its CPU cost does not
+matter here) accepts the communities and v3 users of the inventory's SNMP profiles and
+drops anything else. Each notification is mapped to a device by its source address
+(SNMP or ICMP address of a target) and counted as
+``govnet_snmp_traps_total{site,province,trap}``; authenticationFailure traps are also
+counted in ``govnet_snmp_auth_failures_total``. The last N events stay in a bounded
+deque, served at ``/traps`` and written (atomically) to a JSON file for
+``govnet probe traps``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from controller.io import atomic_write_text
+from probes.credentials import SnmpCredentials
+from probes.model import Target, TrapEvent
+from probes.snmp_v3 import AUTH_PROTOCOLS, PRIV_PROTOCOLS
+
+SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
+TRAP_NAMES = {
+    "1.3.6.1.6.3.1.1.5.1": "coldStart",
+    "1.3.6.1.6.3.1.1.5.2": "warmStart",
+    "1.3.6.1.6.3.1.1.5.3": "linkDown",
+    "1.3.6.1.6.3.1.1.5.4": "linkUp",
+    "1.3.6.1.6.3.1.1.5.5": "authenticationFailure",
+}
+IF_INDEX = "1.3.6.1.2.1.2.2.1.1."
+MAX_DETAIL = 8
+UNKNOWN = "unknown"
+
+
+class TrapStore:
+    """Counters and the last ``keep`` events; safe to read from the HTTP threads."""
+
+    def __init__(self, targets: Iterable[Target] = (), keep: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._events: deque[TrapEvent] = deque(maxlen=max(1, keep))
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._auth: Counter[tuple[str, str]] = Counter()
+        self.dirty = False
+        self._by_address: dict[str, Target] = {}
+        for target in targets:
+            self._by_address.setdefault(target.snmp_address, target)
+            self._by_address.setdefault(target.icmp_address, target)
+
+    def event(self, source: str, oid: str, version: str, binds: list[tuple[str, str]]) -> TrapEvent:
+        """Record one notification from ``source`` and return the event."""
+        target = self._by_address.get(source)
+        detail = {k: v[:200] for k, v in binds[:MAX_DETAIL] if k != SNMP_TRAP_OID}
+        event = TrapEvent(
+            time=time.time(),
+            source=source,
+            device=target.name if target else UNKNOWN,
+            site=target.site if target else UNKNOWN,
+            province=target.province if target else UNKNOWN,
+            trap=TRAP_NAMES.get(oid, "other"),
+            oid=oid,
+            version=version,
+            detail=detail,
+        )
+        with self._lock:
+            self._events.append(event)
+            self._counts[(event.site, event.province, event.trap)] += 1
+            if event.trap == "authenticationFailure":
+                self._auth[(event.site, event.province)] += 1
+            self.dirty = True
+        return event
+
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def auth_failures(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._auth)
+
+    def events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(e) for e in self._events]
+
+    def to_json(self) -> str:
+        return json.dumps({"generated": time.time(), "events": self.events()}, indent=1)
+
+    def flush(self, path: Path | None) -> None:
+        """Write the JSON file if anything changed since the last flush."""
+        if path is None or not self.dirty:
+            return
+        with self._lock:
+            self.dirty = False
+        atomic_write_text(path, self.to_json())
+
+
+class TrapReceiver:
+    """Listens on ``listen`` in the event loop (and namespace) it is opened in."""
+
+    def __init__(
+        self,
+        store: TrapStore,
+        listen: tuple[str, int],
+        credentials: Iterable[SnmpCredentials],
+    ) -> None:
+        self.store = store
+        self.listen = listen
+        self.credentials = list(credentials)
+        self._engine: Any = None
+        self._last_model: int | None = None
+
+    def open(self) -> None:
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.entity import config, engine
+        from pysnmp.entity.rfc3413 import ntfrcv
+
+        snmp_engine = engine.SnmpEngine()
+        transport = udp.UdpAsyncioTransport().open_server_mode(self.listen)
+        config.add_transport(snmp_engine, udp.DOMAIN_NAME, transport)
+        users: set[str] = set()
+        for i, creds in enumerate(self.credentials):
+            if creds.version == "2c":
+                config.add_v1_system(snmp_engine, f"govnet-{i}", creds.community.decode())
+            elif creds.user not in users:
+                users.add(creds.user)
+                auth = getattr(config, AUTH_PROTOCOLS[creds.auth_protocol])
+                if creds.level == "authPriv":
+                    priv = getattr(config, PRIV_PROTOCOLS[creds.priv_protocol])
+                    config.add_v3_user(
+                        snmp_engine, creds.user, auth, creds.auth_key, priv, creds.priv_key
+                    )
+                else:
+                    config.add_v3_user(snmp_engine, creds.user, auth, creds.auth_key)
+        snmp_engine.observer.register_observer(self._observe, "rfc3412.receiveMessage:request")
+        ntfrcv.NotificationReceiver(snmp_engine, self._notified)
+        self._engine = snmp_engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+    def _observe(self, engine: Any, point: str, variables: dict[str, Any], ctx: Any) -> None:
+        model = variables.get("securityModel")
+        self._last_model = None if model is None else int(model)
+
+    def _notified(
+        self,
+        engine: Any,
+        state: Any,
+        context_engine: Any,
+        context_name: Any,
+        binds: Any,
+        ctx: Any,
+    ) -> None:
+        _, address = engine.message_dispatcher.get_transport_info(state)
+        pairs = [(str(oid), value.prettyPrint()) for oid, value in binds]
+        trap_oid = next((v for k, v in pairs if k == SNMP_TRAP_OID), "")
+        version = "3" if self._last_model == 3 else "2c"
+        self.store.event(str(address[0]), trap_oid, version, pairs)

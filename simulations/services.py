@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ FRR_RUN = Path("/var/run/frr")
 LOGIN_SHELL = Path("/usr/local/libexec/govnet/lab-vtysh-shell")
 DEFAULT_SSH_USER = "govnet"
 DEFAULT_SSH_PASSWORD = "govnet-lab"
+DEFAULT_ANSIBLE_USER = "govnet-ansible"
+ANSIBLE_SHELL = Path("/bin/bash")
+ANSIBLE_NODES_DIR = "nodes"  # <lab-dir>/nodes/<node>/: the only place playbooks write files
 SNMP_DEFAULTS = {
     "SNMP_V3_USER": "govnet",
     "SNMP_V3_AUTH_PASS": "govnet-lab-auth",
@@ -53,18 +57,32 @@ exec /usr/bin/vtysh -N "$ns"
 
 @dataclass(frozen=True)
 class Credentials:
+    """Lab logins: the vtysh user (network CLI) and the Ansible user (a bash shell, like the
+    Linux side of SONiC/Cumulus). Both accept ``SSH_AUTHORIZED_KEY``."""
+
     ssh_user: str
     ssh_password: str
     ssh_authorized_key: str | None
+    ansible_user: str = DEFAULT_ANSIBLE_USER
+    ansible_password: str | None = None  # None: the same as ssh_password
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Credentials:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:
         src = os.environ if env is None else env
         return cls(
             src.get("SSH_USER") or DEFAULT_SSH_USER,
             src.get("SSH_PASSWORD") or DEFAULT_SSH_PASSWORD,
             src.get("SSH_AUTHORIZED_KEY") or None,
+            src.get("ANSIBLE_USER") or DEFAULT_ANSIBLE_USER,
+            src.get("ANSIBLE_PASSWORD") or None,
         )
+
+    @property
+    def ansible_secret(self) -> str:
+        return self.ansible_password or self.ssh_password
+
+    def __repr__(self) -> str:  # keep passwords out of tracebacks and logs
+        return f"Credentials({self.ssh_user!r}, ansible={self.ansible_user!r})"
 
 
 def uts_wrap(hostname: str, argv: list[str]) -> list[str]:
@@ -156,7 +174,7 @@ def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
         "PermitRootLogin no",
         "UsePAM no",
         "StrictModes no",
-        f"AllowUsers {creds.ssh_user}",
+        f"AllowUsers {creds.ssh_user} {creds.ansible_user}",
         f"AuthorizedKeysFile {p['authorized_keys']}",
         "PrintMotd no",
         "PrintLastLog no",
@@ -165,6 +183,12 @@ def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
         "LoginGraceTime 30",
     ]
     return "\n".join(lines) + "\n"
+
+
+def ansible_node_dir(node: NodePlan) -> Path:
+    """``<lab-dir>/nodes/<node>/``, owned by the Ansible user: the node shares the host's
+    filesystem, so this is the only place its playbooks may write files."""
+    return node.node_dir.parent / ANSIBLE_NODES_DIR / node.name
 
 
 def sshd_start_argv(node: NodePlan) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shlex
 import socket
 import subprocess
 import time
@@ -74,6 +75,35 @@ def test_ssh_netmiko_show_running_config(mini_lab: Lab) -> None:
         conn.disconnect()
         sock.close()
     assert connected < 5
+
+
+def test_ansible_user_gets_bash_in_the_node_namespace(mini_lab: Lab) -> None:
+    import paramiko
+
+    workdir = mini_lab.plan.lab_dir / "nodes" / "r2"
+    assert workdir.is_dir() and workdir.owner() == "govnet-ansible"
+    sock = netns_connect(mini_lab.plan.mgmt_netns, ("172.20.20.12", 22))
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(
+        "172.20.20.12",
+        username="govnet-ansible",
+        password="govnet-lab",
+        sock=sock,
+        allow_agent=False,
+        look_for_keys=False,
+    )
+    try:
+        script = (
+            'echo "$0"; hostname; ip netns identify $$; '
+            'vtysh -N "$(ip netns identify $$)" -c "show running-config" | grep ^hostname; '
+            "/usr/bin/python3 -c 'print(42)'"
+        )
+        _, out, err = client.exec_command(f"bash -c {shlex.quote(script)}")
+        lines = out.read().decode().split()
+        assert lines == ["bash", "r2", "clab-mini-r2", "hostname", "r2", "42"], err.read()
+    finally:
+        client.close()
 
 
 def test_snmp_sysname_of_every_node(mini_lab: Lab) -> None:

@@ -84,12 +84,27 @@ def test_service_files(plan: LabPlan) -> None:
     ]
     assert services.frr_start_argv(r1)[-2:] == ["start", "clab-mini-r1"]
     sshd = services.sshd_config_text(r1, services.Credentials("govnet", "pw", None))
-    assert "ListenAddress 172.20.20.11:22" in sshd and "AllowUsers govnet" in sshd
+    assert "ListenAddress 172.20.20.11:22" in sshd and "AllowUsers govnet govnet-ansible" in sshd
+    assert services.ansible_node_dir(r1) == plan.lab_dir / "nodes" / "r1"
     snmp_r1 = services.snmpd_config_text(r1)
     assert 'createUser govnet SHA "govnet-lab-auth" AES "govnet-lab-priv"' in snmp_r1
     assert "rocommunity" not in snmp_r1  # v2c only when SNMP_COMMUNITY is set
     assert "rocommunity govnet-ro default" in services.snmpd_config_text(plan.node("r2"))
     assert services.snmpd_start_argv(r1)[-1] == "udp:0.0.0.0:161"
+
+
+def test_lab_credentials_from_the_environment() -> None:
+    creds = services.Credentials.from_env({})
+    assert (creds.ssh_user, creds.ansible_user) == ("govnet", "govnet-ansible")
+    assert creds.ansible_secret == creds.ssh_password == "govnet-lab"
+    env = {"SSH_PASSWORD": "pw-vty", "ANSIBLE_USER": "ops", "ANSIBLE_PASSWORD": "pw-sh"}
+    creds = services.Credentials.from_env(env)
+    assert (creds.ansible_user, creds.ansible_secret, creds.ssh_password) == (
+        "ops",
+        "pw-sh",
+        "pw-vty",
+    )
+    assert "pw-" not in repr(creds)
 
 
 def test_default_daemons_enable_the_four_routing_daemons(tmp_path: Path) -> None:

@@ -14,19 +14,17 @@ from controller.cli.provisioning import (
     JsonOpt,
     LabOpt,
     NetnsOpt,
+    Selection,
     StateOpt,
     TofuOpt,
     WorkersOpt,
-    device_progress,
     print_diffs,
-    reach,
     result_table,
+    run_engine,
 )
 from controller.cli.state import inventory_path
-from controller.inventory import load_inventory
 from controller.io import atomic_write_text
-from controller.provision.engine import DeviceResult, Engine
-from controller.provision.plan import device_specs, select_devices
+from controller.provision.engine import Engine
 from controller.provision.store import BackupStore
 
 app = typer.Typer(
@@ -35,27 +33,6 @@ app = typer.Typer(
 InventoryOpt = Annotated[
     Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
 ]
-
-
-def _read_all(
-    ctx: typer.Context,
-    device: list[str] | None,
-    all_: bool,
-    inventory: Path | None,
-    lab: Path | None,
-    netns: str | None,
-    workers: int,
-    state_dir: Path,
-    tofu: bool,
-    quiet: bool,
-) -> tuple[list[DeviceResult], Engine]:
-    inv = load_inventory(inventory_path(ctx, inventory))
-    devices, _ = select_devices(inv, [], device or [], all_ or not device)
-    where = reach(lab, netns, workers, state_dir, tofu)
-    engine = None
-    with device_progress([d.name for d in devices], not quiet) as progress:
-        engine = Engine(inv, device_specs(inv, devices, where.lab), where.options, progress)
-        return engine.plan(), engine
 
 
 @app.command()
@@ -83,9 +60,18 @@ def drift(
 
     Exits 0 when every device is in sync, 3 when any drifted, 1 when any could not be read.
     """
-    results, _ = _read_all(
-        ctx, device, all_, inventory, lab, netns, workers, state_dir, trust_on_first_use, json_out
+    selection = Selection(
+        inventory_path(ctx, inventory),
+        [],
+        device or [],
+        all_ or not device,
+        lab,
+        netns,
+        workers,
+        state_dir,
+        trust_on_first_use,
     )
+    results, _ = run_engine(selection, Engine.plan, json_out)
     for r in results:
         if r.status in {"changes", "unchanged"}:
             r.status = "drift" if r.status == "changes" else "in sync"
@@ -127,13 +113,19 @@ def backup(
 ) -> None:
     """Store each device's running config, timestamped, under <state-dir>/backups/<device>/
     (secrets masked). All routers by default."""
-    inv = load_inventory(inventory_path(ctx, inventory))
-    devices, _ = select_devices(inv, [], device or [], all_ or not device)
-    where = reach(lab, netns, workers, state_dir, trust_on_first_use)
+    selection = Selection(
+        inventory_path(ctx, inventory),
+        [],
+        device or [],
+        all_ or not device,
+        lab,
+        netns,
+        workers,
+        state_dir,
+        trust_on_first_use,
+    )
+    saved, _ = run_engine(selection, Engine.read_running, json_out)
     store = BackupStore(state_dir / "backups")
-    with device_progress([d.name for d in devices], not json_out) as progress:
-        engine = Engine(inv, device_specs(inv, devices, where.lab), where.options, progress)
-        saved = engine.read_running()
     rows = []
     for name, text_or_error in saved.items():
         if isinstance(text_or_error, str):

@@ -18,18 +18,17 @@ from controller.cli.provisioning import (
     JsonOpt,
     LabOpt,
     NetnsOpt,
+    Selection,
     StateOpt,
     TofuOpt,
     WorkersOpt,
-    device_progress,
     print_diffs,
-    reach,
-    result_table,
+    report,
+    run_engine,
 )
 from controller.cli.state import inventory_path
 from controller.inventory import load_inventory
 from controller.provision.engine import Engine
-from controller.provision.plan import device_specs, select_devices
 
 app = typer.Typer(
     help="Plan and apply private-network links: render → diff → push → verify → roll back. "
@@ -85,19 +84,22 @@ def plan(
     json_out: JsonOpt = False,
 ) -> None:
     """Show what would change on each device (a unified diff and a summary). Changes nothing."""
-    inv = load_inventory(inventory_path(ctx, inventory))
-    devices, notes = select_devices(inv, links or [], device or [], all_)
-    where = reach(lab, netns, workers, state_dir, trust_on_first_use)
-    engine_specs = device_specs(inv, devices, where.lab, notes)
-    with device_progress([d.name for d in devices], not json_out) as progress:
-        results = Engine(inv, engine_specs, where.options, progress).plan()
-    if json_out:
-        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
-    else:
+    selection = Selection(
+        inventory_path(ctx, inventory),
+        links or [],
+        device or [],
+        all_,
+        lab,
+        netns,
+        workers,
+        state_dir,
+        trust_on_first_use,
+    )
+    results, notes = run_engine(selection, Engine.plan, json_out)
+    if not json_out:
         print_diffs(results)
-        result_table("plan", results)
-        for note in notes:
-            output.err_console.print(note, markup=False)
+    report("plan", results, notes, json_out)
+    if not json_out:
         changes = sum(1 for r in results if r.status == "changes")
         output.console.print(f"{changes} of {len(results)} device(s) would change")
     if any(r.status == "failed" for r in results):
@@ -132,17 +134,19 @@ def apply(
     Exits 1 when any device failed or was rolled back. Every device is appended to the
     audit log (who, when, diff, result).
     """
-    inv = load_inventory(inventory_path(ctx, inventory))
-    devices, notes = select_devices(inv, links or [], device or [], all_)
-    where = reach(lab, netns, workers, state_dir, trust_on_first_use, confirm_timeout)
-    specs = device_specs(inv, devices, where.lab, notes)
-    with device_progress([d.name for d in devices], not json_out) as progress:
-        results = Engine(inv, specs, where.options, progress).apply()
-    if json_out:
-        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
-    else:
-        result_table("apply", results)
-        for note in notes:
-            output.err_console.print(note, markup=False)
+    selection = Selection(
+        inventory_path(ctx, inventory),
+        links or [],
+        device or [],
+        all_,
+        lab,
+        netns,
+        workers,
+        state_dir,
+        trust_on_first_use,
+        confirm_timeout,
+    )
+    results, notes = run_engine(selection, Engine.apply, json_out)
+    report("apply", results, notes, json_out)
     if any(r.failed for r in results):
         raise typer.Exit(1)

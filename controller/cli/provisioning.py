@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from controller.cli import output
 from controller.errors import UsageError
-from controller.provision.engine import DeviceResult, Options, no_progress
+from controller.inventory import load_inventory
+from controller.provision.engine import DeviceResult, Engine, Options, no_progress
 from controller.provision.engine import Progress as ProgressFn
+from controller.provision.plan import device_specs, select_devices
 from controller.provision.transport import SocketFactory, plain_socket
 from controller.provision.verify import lab_pinger
 
@@ -133,6 +135,54 @@ def device_progress(names: list[str], enabled: bool) -> Iterator[ProgressFn]:
                 bar.update(tasks[device], description=step)
 
         yield update
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a provisioning command was asked to work on, and how to reach it."""
+
+    inventory: Path
+    links: list[str]
+    devices: list[str]
+    everything: bool
+    lab: Path | None
+    netns: str | None
+    workers: int
+    state_dir: Path
+    trust_on_first_use: bool
+    confirm_timeout: float = 30.0
+
+
+def run_engine(
+    selection: Selection, action: Callable[[Engine], T], quiet: bool
+) -> tuple[T, list[str]]:
+    """Load the inventory, pick the devices, and run ``action`` with live progress."""
+    inv = load_inventory(selection.inventory)
+    devices, notes = select_devices(inv, selection.links, selection.devices, selection.everything)
+    where = reach(
+        selection.lab,
+        selection.netns,
+        selection.workers,
+        selection.state_dir,
+        selection.trust_on_first_use,
+        selection.confirm_timeout,
+    )
+    specs = device_specs(inv, devices, where.lab, notes)
+    with device_progress([spec.device.name for spec in specs], not quiet) as progress:
+        return action(Engine(inv, specs, where.options, progress)), notes
+
+
+def report(title: str, results: list[DeviceResult], notes: list[str], json_out: bool) -> None:
+    """The per-device result table (and notes), or JSON for scripts."""
+    if json_out:
+        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
+        return
+    result_table(title, results)
+    for note in notes:
+        output.err_console.print(note, markup=False)
 
 
 STATUS_STYLE = {

@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 
 from controller import __version__
-from controller.cli import config, inventory, lab, link, output, playbook, probe, topology
+from controller.cli import (
+    config,
+    hosting,
+    inventory,
+    lab,
+    link,
+    output,
+    playbook,
+    probe,
+    topology,
+)
 from controller.cli.state import DEFAULT_INVENTORY, State
 from controller.errors import GovnetError, InventoryError
 
@@ -29,6 +39,7 @@ app.add_typer(link.app, name="link")
 app.add_typer(config.app, name="config")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(probe.app, name="probe")
+app.add_typer(hosting.app, name="hosting")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,302 @@
+"""A hosting request as a focal officer fills it in: validated, bounded, cleaned.
+
+:func:`parse_request` turns raw values (CLI options, form fields, JSON) into a
+:class:`HostingRequest` or raises :class:`RequestInvalid` with one plain message per
+bad field. :func:`check_against_inventory` adds what only the inventory knows (the
+tenant exists, the service is one of its services, the site's data centre exists).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from controller.hosting.errors import RequestInvalid
+from controller.inventory.model import Datacentre, Inventory
+
+MAX_UNITS = 60  # the tallest rack the inventory allows
+MAX_SERVERS = 60
+MAX_POWER_KW = 100.0  # the largest rack budget the inventory allows
+MAX_VLANS = 8
+PREFIX_LENGTHS = (22, 29)
+MAX_BANDWIDTH_MBPS = 100_000.0
+
+FIELDS: dict[str, str] = {
+    "tenant": "Ministry or institution",
+    "service": "Service",
+    "site": "Site",
+    "units": "Rack units",
+    "servers": "Servers",
+    "power_kw": "Power (kW)",
+    "vlans": "VLANs",
+    "prefix_len": "Subnet size",
+    "bandwidth_mbps": "Bandwidth",
+    "contact": "Contact",
+    "justification": "Justification",
+}
+"""Field → label, in form order."""
+
+
+class Site(StrEnum):
+    """Where the capacity goes: the primary data centre, the DR site, or both (replicated)."""
+
+    NDC = "ndc"
+    DR = "dr"
+    BOTH = "both"
+
+
+# --- cleaning -------------------------------------------------------------------------
+
+_MARKUP = re.compile(r"<\s*[A-Za-z/!?]")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Control and format characters removed (bidi overrides, NUL, escapes…), spaces
+    collapsed, trimmed; newlines kept only in multi-line text."""
+    keep = {"\n"} if multiline else set()
+    chars = []
+    for ch in value.replace("\r\n", "\n").replace("\t", " "):
+        if ch in keep:
+            chars.append(ch)
+        elif unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}:
+            chars.append(" " if ch in "\n\r\x0b\x0c\u2028\u2029" else "")
+        else:
+            chars.append(ch)
+    text = "".join(chars)
+    if multiline:
+        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    else:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+def _plain(value: object, *, multiline: bool = False) -> object:
+    if not isinstance(value, str):
+        return value
+    text = clean_text(value, multiline=multiline)
+    if _MARKUP.search(text):
+        raise ValueError("looks like HTML markup (<…>); write plain text")
+    return text
+
+
+def _one_line(value: object) -> object:
+    return _plain(value)
+
+
+def _many_lines(value: object) -> object:
+    return _plain(value, multiline=True)
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _prefix_len(value: object) -> object:
+    value = _no_bool(value)
+    if isinstance(value, str):
+        return value.removeprefix("/")
+    return value
+
+
+_RATE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:bps|bit/s|b)?$", re.IGNORECASE)
+_MBPS = {"": 1.0, "K": 0.001, "M": 1.0, "G": 1000.0, "T": 1_000_000.0}
+
+
+def _bandwidth(value: object) -> object:
+    value = _no_bool(value)
+    if isinstance(value, str):
+        match = _RATE.match(value)
+        if not match:
+            raise ValueError("must be a rate such as 100M or 1G (a plain number is Mbit/s)")
+        return float(match.group(1)) * _MBPS[match.group(2).upper()]
+    return value
+
+
+OneLine = Annotated[str, BeforeValidator(_one_line)]
+ManyLines = Annotated[str, BeforeValidator(_many_lines)]
+
+
+class HostingRequest(BaseModel):
+    """What a focal officer asks for (validated; text cleaned)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    tenant: Annotated[
+        str,
+        BeforeValidator(_one_line),
+        Field(pattern=r"^[A-Za-z][A-Za-z0-9]{1,15}$", max_length=16),
+    ]
+    service: Annotated[OneLine, Field(min_length=1, max_length=200)]
+    site: Site
+    units: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_UNITS)]
+    servers: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_SERVERS)]
+    power_kw: Annotated[
+        float,
+        BeforeValidator(_no_bool),
+        Field(ge=0.01, le=MAX_POWER_KW),
+        AfterValidator(lambda kw: round(kw, 2)),
+    ]
+    vlans: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_VLANS)] = 1
+    prefix_len: Annotated[
+        int, BeforeValidator(_prefix_len), Field(ge=PREFIX_LENGTHS[0], le=PREFIX_LENGTHS[1])
+    ] = 26
+    bandwidth_mbps: Annotated[
+        float, BeforeValidator(_bandwidth), Field(gt=0, le=MAX_BANDWIDTH_MBPS)
+    ] = 1000.0
+    contact: Annotated[OneLine, Field(min_length=3, max_length=200)]
+    justification: Annotated[ManyLines, Field(min_length=10, max_length=2000)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    loc = error.get("loc") or ("",)
+    if loc[0] == "prefix_len" and kind not in {"missing"}:
+        first, last = PREFIX_LENGTHS
+        return f"must be a prefix length from /{first} (1,022 hosts) to /{last} (6 hosts)"
+    if kind == "missing":
+        return "is required"
+    if kind in {"int_parsing", "int_from_float", "int_type"}:
+        return "must be a whole number"
+    if kind in {"float_parsing", "float_type", "finite_number"}:
+        return "must be a number"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind in {"string_too_long", "too_long"}:
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind in {"string_too_short", "too_short"}:
+        least = ctx.get("min_length")
+        if least == 1 or ctx.get("actual_length") == 0:
+            return "is required"
+        return f"must be at least {least} characters"
+    if kind == "string_type":
+        return "must be text"
+    if kind == "enum":
+        return f"must be one of {', '.join(s.value for s in Site)}"
+    if kind == "string_pattern_mismatch":
+        return "must be a tenant code: letters and digits, e.g. MPTC"
+    if kind == "extra_forbidden":
+        return "is not a field of a hosting request"
+    text = str(error.get("msg", "is invalid"))
+    return text.removeprefix("Value error, ")
+
+
+def parse_request(values: Mapping[str, object]) -> HostingRequest:
+    """A validated request from raw values; :class:`RequestInvalid` lists every bad field."""
+    given = {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+    try:
+        request = HostingRequest.model_validate(given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error.get("loc") or ("request",)
+            problems.append((str(loc[0]), _message(error)))
+        order = list(FIELDS)
+        problems.sort(key=lambda p: order.index(p[0]) if p[0] in order else len(order))
+        raise RequestInvalid(problems) from None
+    problems = []
+    if request.servers > request.units:
+        problems.append(
+            (
+                "servers",
+                f"{request.servers} servers do not fit in {request.units} U "
+                "(each server takes at least 1 U)",
+            )
+        )
+    if request.vlans > request.units:
+        problems.append(
+            (
+                "vlans",
+                f"{request.vlans} VLANs need at least {request.vlans} U "
+                f"(one allocation per VLAN), {request.units} U requested",
+            )
+        )
+    if problems:
+        raise RequestInvalid(problems)
+    return request
+
+
+# --- against the inventory ------------------------------------------------------------
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+def site_datacentres(inv: Inventory, site: Site) -> list[Datacentre]:
+    """The data centres a site means: the primary (NDC), the DR site, or both in that order."""
+    roles = {Site.NDC: ["primary"], Site.DR: ["dr"], Site.BOTH: ["primary", "dr"]}[site]
+    found = []
+    for role in roles:
+        match = next((dc for dc in inv.datacentres if dc.role == role), None)
+        if match is not None:
+            found.append(match)
+    return found
+
+
+def check_against_inventory(inv: Inventory, request: HostingRequest) -> None:
+    """The tenant, its service and the site's data centres exist; else RequestInvalid."""
+    problems: list[tuple[str, str]] = []
+    tenant = next((t for t in inv.tenants if t.code == request.tenant), None)
+    if tenant is None:
+        known = sorted(t.code for t in inv.tenants)
+        problems.append(
+            ("tenant", f"unknown tenant {request.tenant!r} (known: {_listing(known, 12)})")
+        )
+    else:
+        names = [s.name for s in tenant.services]
+        if request.service not in names:
+            listed = _listing(names) if names else "none yet"
+            problems.append(
+                (
+                    "service",
+                    f"{tenant.code} has no service {request.service!r} (its services: {listed}; "
+                    "a new service is added to the inventory's tenants first)",
+                )
+            )
+    wanted = {Site.NDC: 1, Site.DR: 1, Site.BOTH: 2}[request.site]
+    if len(site_datacentres(inv, request.site)) < wanted:
+        need = {
+            Site.NDC: "a primary data centre",
+            Site.DR: "a DR data centre",
+            Site.BOTH: "a primary and a DR data centre",
+        }[request.site]
+        have = ", ".join(f"{dc.code} ({dc.role})" for dc in inv.datacentres) or "none"
+        problems.append(("site", f"{request.site.value} needs {need}; the inventory has {have}"))
+    if problems:
+        raise RequestInvalid(problems)
+
+
+MAX_REASON = 500
+
+
+def clean_reason(value: str | None, *, required: bool, what: str = "reason") -> str:
+    """A why for the audit trail: cleaned, bounded, plain text; required for rejections."""
+    text = clean_text(value or "")
+    if required and not text:
+        raise RequestInvalid([(what, "is required: say why (it is recorded and shown)")])
+    if len(text) > MAX_REASON:
+        raise RequestInvalid([(what, f"must be at most {MAX_REASON} characters")])
+    if _MARKUP.search(text):
+        raise RequestInvalid([(what, "looks like HTML markup (<…>); write plain text")])
+    return text

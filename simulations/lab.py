@@ -25,7 +25,7 @@ from simulations.errors import CommandError, LabError, NotRootError
 from simulations.executor import Progress, no_progress, parallel
 from simulations.netns import NETNS_DIR, netns_exists, run, run_in_netns
 from simulations.plan import LabPlan, build_plan, lab_prefix
-from simulations.procs import pid_alive, pids_in_netns, terminate
+from simulations.procs import netns_ids, pid_alive, pids_in_netns, pids_in_netns_ids, terminate
 from simulations.state import LabState, load_state, save_state
 from simulations.status import LabStatus, collect_status
 from simulations.topology import Topology, load_topology
@@ -261,7 +261,17 @@ class Lab:
                 if pid_alive(p.pid) and p.pid not in result.survivors and _in_any(p.pid, namespaces)
             ]
         progress("deleting namespaces", 2, 4)
+        identities = netns_ids(namespaces)
         executor.ip_batch((f"netns del {ns}" for ns in namespaces), force=True)
+        # A daemon still starting when an earlier `up` was killed can appear after the
+        # sweep; it keeps its (now nameless) namespace alive. Find it by identity.
+        for _ in range(3):
+            late = pids_in_netns_ids(identities)
+            if not late:
+                break
+            result.killed += len(late)
+            result.survivors += terminate(late)
+            time.sleep(0.2)
         progress("removing root-namespace guard routes", 3, 4)
         metric = executor.guard_metric(plan.lab)
         if state is not None and state.route_metric >= 0:

@@ -39,6 +39,26 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def netns_ids(namespaces: Iterable[str]) -> set[tuple[int, int]]:
+    """The (device, inode) identity of each named namespace that still exists."""
+    return {ident for ns in namespaces if (ident := _inode(netns_path(ns))) is not None}
+
+
+def pids_in_netns_ids(ids: set[tuple[int, int]]) -> list[int]:
+    """Live PIDs in namespaces known by identity — also after their name was deleted."""
+    if not ids:
+        return []
+    me = os.getpid()
+    return [
+        int(entry.name)
+        for entry in PROC.iterdir()
+        if entry.name.isdigit()
+        and int(entry.name) != me
+        and _inode(entry / "ns" / "net") in ids
+        and pid_alive(int(entry.name))
+    ]
+
+
 def pids_in_netns(namespaces: Iterable[str]) -> dict[str, list[int]]:
     """Live PIDs whose network namespace is one of ``namespaces`` (like ``ip netns pids``)."""
     wanted: dict[tuple[int, int], str] = {}

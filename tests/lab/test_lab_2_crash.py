@@ -41,6 +41,21 @@ def _daemons() -> list[int]:
     return out
 
 
+def _processes_using(path: Path) -> list[int]:
+    """PIDs whose command line names ``path`` (a daemon of that lab, wherever it runs)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(path) in cmdline and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
 def _root_links() -> set[str]:
     out = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout
     return {link["ifname"] for link in json.loads(out)}
@@ -91,6 +106,8 @@ def test_kill_9_during_up_then_down_leaves_nothing(tmp_path: Path) -> None:
 
     assert _namespaces() == []
     assert not any(pid_alive(p) for p in leftover + recorded)
+    time.sleep(1.0)  # a daemon that was still starting when up was killed must be gone too
+    assert _processes_using(lab_dir) == []
     assert not executor.guard_routes_present(executor.guard_metric(LAB))
     assert _root_links() == links_before  # no veth or bridge left in the root namespace
     assert not list(Path("/etc/frr").glob(f"clab-{LAB}-*"))

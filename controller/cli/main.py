@@ -20,6 +20,7 @@ from controller.cli import (
     output,
     playbook,
     probe,
+    soc,
     topology,
 )
 from controller.cli.state import DEFAULT_INVENTORY, State
@@ -40,6 +41,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(probe.app, name="probe")
 app.add_typer(hosting.app, name="hosting")
+app.add_typer(soc.app, name="soc")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,414 @@
+"""``govnet soc up|down|status``: Prometheus, Alertmanager and the textfile exporter as
+supervised processes on 127.0.0.1, configured from the settings and the inventory.
+
+``up`` writes the configuration under ``<state-dir>/soc/``, checks it with promtool and
+amtool, then for each component: starts it (port free, pid file, bounded wait until
+ready), or — when it already runs with the same command line — reloads it if its
+configuration changed; so ``up`` twice is safe. A failing ``up`` stops what it started.
+``down`` stops only the PIDs recorded in the pid files (start time and command line
+must still match).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from controller.inventory.model import Inventory
+from controller.io import atomic_write_text
+from controller.soc import procs
+from controller.soc.config import dump_json, dump_yaml, file_sd, probe_targets, prometheus_config
+from controller.soc.errors import SocError
+from controller.soc.info import inventory_textfile
+from controller.soc.procs import ProcessRecord
+from controller.soc.settings import LOOPBACK, SocSettings, rule_files
+
+READY_TIMEOUT = 30.0
+LOCK_TIMEOUT = 30.0
+ORDER = ("alertmanager", "textfile", "prometheus")
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    return
+
+
+@dataclass(frozen=True)
+class Binaries:
+    prometheus: str
+    promtool: str
+    alertmanager: str
+    amtool: str
+
+
+def find_binaries() -> Binaries:
+    """The Debian binaries (upstream names as a fallback); a clear error if missing."""
+
+    def which(*names: str) -> str:
+        for name in names:
+            found = shutil.which(name)
+            if found:
+                return found
+        raise SocError(
+            f"{names[0]} is not installed (apt-get install prometheus prometheus-alertmanager; "
+            "see deps/apt-soc.txt)"
+        )
+
+    return Binaries(
+        prometheus=which("prometheus"),
+        promtool=which("promtool"),
+        alertmanager=which("prometheus-alertmanager", "alertmanager"),
+        amtool=which("amtool"),
+    )
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: list[str]
+    port: int
+    ready_path: str
+    reload_path: str | None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    name: str
+    state: str  # started | restarted | reloaded | running | stopped | not running | down
+    pid: int | None
+    url: str
+    ready: bool | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "component": self.name,
+            "state": self.state,
+            "pid": self.pid,
+            "url": self.url,
+            "ready": self.ready,
+        }
+
+
+def http_ok(url: str, timeout: float = 1.0, method: str = "GET") -> bool:
+    try:
+        with httpx.Client(trust_env=False, timeout=timeout) as client:
+            return client.request(method, url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+class SocStack:
+    def __init__(self, settings: SocSettings, inventory: Inventory | None = None) -> None:
+        self.settings = settings
+        self.inventory = inventory
+        self.dir = settings.soc_dir
+
+    # ------------------------------------------------------------------ files
+
+    def pid_file(self, name: str) -> Path:
+        return self.dir / f"{name}.pid"
+
+    def components(self, binaries: Binaries) -> list[Component]:
+        s, d = self.settings, self.dir.resolve()
+        prometheus = [
+            binaries.prometheus,
+            f"--config.file={d / 'prometheus.yml'}",
+            f"--storage.tsdb.path={d / 'prometheus-data'}",
+            f"--storage.tsdb.retention.time={s.retention}",
+            *([f"--storage.tsdb.retention.size={s.retention_size}"] if s.retention_size else []),
+            f"--web.listen-address={LOOPBACK}:{s.prometheus_port}",
+            f"--web.external-url=http://{LOOPBACK}:{s.prometheus_port}/",
+            "--web.enable-lifecycle",
+        ]
+        alertmanager = [
+            binaries.alertmanager,
+            f"--config.file={d / 'alertmanager.yml'}",
+            f"--storage.path={d / 'alertmanager-data'}",
+            f"--data.retention={s.alert_retention}",
+            f"--web.listen-address={LOOPBACK}:{s.alertmanager_port}",
+            f"--web.external-url=http://{LOOPBACK}:{s.alertmanager_port}/",
+            "--cluster.listen-address=",  # no gossip: nothing on 0.0.0.0:9094
+        ]
+        textfile = [
+            sys.executable,
+            "-m",
+            "controller.soc.textfile",
+            "--port",
+            str(s.textfile_port),
+            "--dir",
+            str(self.settings.textfile_dir.resolve()),
+        ]
+        for path in s.drift_files:
+            textfile += ["--file", str(path.resolve())]
+        by_name = {
+            "alertmanager": Component(
+                "alertmanager", alertmanager, s.alertmanager_port, "/-/ready", "/-/reload"
+            ),
+            "textfile": Component("textfile", textfile, s.textfile_port, "/healthz", None),
+            "prometheus": Component(
+                "prometheus", prometheus, s.prometheus_port, "/-/ready", "/-/reload"
+            ),
+        }
+        return [by_name[name] for name in ORDER]
+
+    def _write(self, path: Path, text: str) -> bool:
+        """Write if different; True when the content changed."""
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                return False
+        except OSError:
+            pass
+        atomic_write_text(path, text)
+        return True
+
+    def write_files(self) -> set[str]:
+        """Every configuration file; the names of the components whose config changed."""
+        s = self.settings
+        changed: set[str] = set()
+        rules = self.dir / "rules"
+        rules.mkdir(parents=True, exist_ok=True)
+        wanted = {p.name: p.read_text(encoding="utf-8") for p in rule_files(s.rules_dir)}
+        if not wanted:
+            raise SocError(f"{s.rules_dir}: no rule files (*.yml)")
+        for name, text in wanted.items():
+            if self._write(rules / name, text):
+                changed.add("prometheus")
+        for stale in rules.glob("*.yml"):
+            if stale.name not in wanted:
+                stale.unlink()
+                changed.add("prometheus")
+        probes_sd = self.dir / "probes.json"
+        if self._write(probes_sd, dump_json(file_sd(probe_targets(s)))):
+            changed.add("prometheus")
+        config = prometheus_config(s, probes_sd, rules)
+        if self._write(self.dir / "prometheus.yml", dump_yaml(config)):
+            changed.add("prometheus")
+        am_text = s.alertmanager_config.read_text(encoding="utf-8")
+        if self._write(self.dir / "alertmanager.yml", am_text):
+            changed.add("alertmanager")
+        s.textfile_dir.mkdir(parents=True, exist_ok=True)
+        if self.inventory is not None:
+            self._write(s.textfile_dir / "inventory.prom", inventory_textfile(self.inventory))
+        return changed
+
+    def check_files(self, binaries: Binaries) -> None:
+        for argv in (
+            [binaries.promtool, "check", "config", str(self.dir / "prometheus.yml")],
+            [binaries.amtool, "check-config", str(self.dir / "alertmanager.yml")],
+        ):
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+            if result.returncode != 0:
+                detail = (result.stderr or result.stdout).strip().splitlines()
+                raise SocError(
+                    f"{Path(argv[0]).name} rejected the configuration: " + " | ".join(detail[-3:])
+                )
+
+    # ------------------------------------------------------------------ lock
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() > deadline:
+                        raise SocError(f"{self.dir} is busy (another soc up/down runs)") from exc
+                    time.sleep(0.1)
+            yield
+        finally:
+            os.close(fd)
+
+    # ------------------------------------------------------------------ up
+
+    def up(self, progress: Progress = _quiet) -> list[ComponentState]:
+        with self.locked():
+            binaries = find_binaries()
+            progress("writing configuration")
+            changed = self.write_files()
+            progress("checking configuration (promtool, amtool)")
+            self.check_files(binaries)
+            started: list[ProcessRecord] = []
+            results = []
+            try:
+                for component in self.components(binaries):
+                    progress(f"{component.name}")
+                    results.append(self._ensure(component, component.name in changed, started))
+            except BaseException:
+                for record in reversed(started):
+                    with contextlib.suppress(SocError):
+                        procs.stop(record)
+                    self.pid_file(record.name).unlink(missing_ok=True)
+                raise
+            self._write_state()
+            return results
+
+    def _ensure(
+        self, component: Component, changed: bool, started: list[ProcessRecord]
+    ) -> ComponentState:
+        pid_file = self.pid_file(component.name)
+        record = procs.read_record(pid_file)
+        state = "started"
+        if record is not None and procs.is_running(record):
+            if record.argv == tuple(component.argv):
+                if changed and component.reload_path:
+                    self._reload(component)
+                    return ComponentState(
+                        component.name, "reloaded", record.pid, component.url, True
+                    )
+                return ComponentState(component.name, "running", record.pid, component.url, True)
+            procs.stop(record)
+            state = "restarted"
+        pid_file.unlink(missing_ok=True)
+        if not port_free(component.port):
+            raise SocError(
+                f"{LOOPBACK}:{component.port} is in use by another program "
+                f"(choose another --{component.name}-port)"
+            )
+        record = procs.start(
+            component.name,
+            component.argv,
+            pid_file,
+            self.dir / "logs" / f"{component.name}.log",
+            self.dir.resolve(),
+        )
+        started.append(record)
+        self._wait_ready(component, record)
+        return ComponentState(component.name, state, record.pid, component.url, True)
+
+    def _wait_ready(self, component: Component, record: ProcessRecord) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if not procs.is_running(record):
+                raise SocError(f"{component.name} exited at start: {procs.log_tail(record)}")
+            if http_ok(component.url + component.ready_path):
+                return
+            time.sleep(0.2)
+        raise SocError(
+            f"{component.name} was not ready after {READY_TIMEOUT:.0f} s: {procs.log_tail(record)}"
+        )
+
+    def _reload(self, component: Component) -> None:
+        assert component.reload_path is not None
+        try:
+            with httpx.Client(trust_env=False, timeout=30) as client:
+                response = client.post(component.url + component.reload_path)
+        except httpx.HTTPError as exc:
+            raise SocError(f"{component.name}: reload failed: {exc}") from exc
+        if response.status_code != 200:
+            raise SocError(f"{component.name}: reload refused: {response.text.strip()[:300]}")
+
+    def _write_state(self) -> None:
+        s = self.settings
+        atomic_write_text(
+            self.dir / "soc.json",
+            dump_json(
+                {
+                    "prometheus_url": s.prometheus_url,
+                    "alertmanager_url": s.alertmanager_url,
+                    "textfile_url": s.textfile_url,
+                    "ports": {
+                        "prometheus": s.prometheus_port,
+                        "alertmanager": s.alertmanager_port,
+                        "textfile": s.textfile_port,
+                    },
+                    "probes": probe_targets(s),
+                }
+            ),
+        )
+
+    # ------------------------------------------------------------------ down, status
+
+    def down(self) -> list[ComponentState]:
+        with self.locked():
+            results = []
+            for name in reversed(ORDER):
+                pid_file = self.pid_file(name)
+                record = procs.read_record(pid_file)
+                if record is None:
+                    results.append(ComponentState(name, "not running", None, ""))
+                    continue
+                stopped = procs.stop(record)
+                pid_file.unlink(missing_ok=True)
+                results.append(
+                    ComponentState(name, "stopped" if stopped else "not running", record.pid, "")
+                )
+            return results
+
+    def status(self) -> list[ComponentState]:
+        ports = {
+            "alertmanager": (self.settings.alertmanager_port, "/-/ready"),
+            "textfile": (self.settings.textfile_port, "/healthz"),
+            "prometheus": (self.settings.prometheus_port, "/-/ready"),
+        }
+        results = []
+        for name in ORDER:
+            record = procs.read_record(self.pid_file(name))
+            running = record is not None and procs.is_running(record)
+            url = f"http://{LOOPBACK}:{ports[name][0]}"
+            ready = http_ok(url + ports[name][1]) if running else False
+            results.append(
+                ComponentState(
+                    name,
+                    "running" if running else "down",
+                    record.pid if running and record else None,
+                    url,
+                    ready,
+                )
+            )
+        return results
+
+
+def read_state(state_dir: Path) -> dict[str, Any]:
+    """What the last ``soc up`` wrote (URLs and ports); empty when it never ran."""
+    try:
+        data = json.loads((state_dir / "soc" / "soc.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def state_ports(state_dir: Path) -> dict[str, int]:
+    """The ports of the last ``soc up`` (for status/down with default options)."""
+    ports = read_state(state_dir).get("ports", {})
+    if not isinstance(ports, dict):
+        return {}
+    return {
+        f"{name}_port": int(value)
+        for name, value in ports.items()
+        if name in ("prometheus", "alertmanager", "textfile") and isinstance(value, int)
+    }

@@ -1,0 +1,34 @@
+"""What every request handler may need, bundled on ``app.state.console``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import jinja2
+from fastapi import Request
+
+from controller.web.backends import Backends
+from controller.web.nav import NavItem
+from controller.web.ratelimit import LoginLimiter
+from controller.web.sessions import SessionStore
+from controller.web.settings import WebSettings
+from controller.web.sitemap import SiteIndex
+from controller.web.users import UserStore
+
+
+@dataclass
+class Console:
+    settings: WebSettings
+    sites: SiteIndex
+    backends: Backends
+    users: UserStore
+    sessions: SessionStore
+    limiter: LoginLimiter
+    templates: jinja2.Environment
+    nav: list[NavItem]
+
+
+def console(request: Request) -> Console:
+    """FastAPI dependency (and helper): the console of the running app."""
+    return cast(Console, request.app.state.console)

@@ -1,0 +1,72 @@
+"""Fetching for pages: back-end failures become a banner on the page (the rest of the page
+still renders); the JSON API turns them into 503 instead."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import HTTPException, Request
+
+from controller.soc.errors import BackendError
+from controller.web.backends import Sample, Series
+from controller.web.context import console
+from controller.web.users import User
+from controller.web.views.alerts import AlertView, parse_alerts, visible_to
+
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400}
+POINTS = 120
+
+
+@dataclass
+class Fetch:
+    """Collects back-end errors while a page gathers its data."""
+
+    request: Request
+    errors: list[str] = field(default_factory=list)
+
+    def alerts(self, user: User) -> list[AlertView]:
+        try:
+            raw = console(self.request).backends.alertmanager.alerts()
+        except BackendError as exc:
+            self.errors.append(str(exc))
+            return []
+        return visible_to(user, parse_alerts(raw))
+
+    def query(self, promql: str) -> list[Sample]:
+        try:
+            return console(self.request).backends.prometheus.query(promql)
+        except BackendError as exc:
+            self._note(str(exc))
+            return []
+
+    def query_range(self, promql: str, seconds: int) -> tuple[list[Series], float, float, float]:
+        end = datetime.now(UTC).timestamp()
+        start, step = end - seconds, max(seconds / POINTS, 1.0)
+        try:
+            series = console(self.request).backends.prometheus.query_range(promql, start, end, step)
+        except BackendError as exc:
+            self._note(str(exc))
+            series = []
+        return series, start, end, step
+
+    def _note(self, message: str) -> None:
+        if message not in self.errors:
+            self.errors.append(message)
+
+
+def parse_range(text: str) -> tuple[str, int]:
+    if text not in RANGES:
+        raise HTTPException(400, f"range {text[:20]!r}: choose one of {', '.join(RANGES)}")
+    return text, RANGES[text]
+
+
+_SAFE_NEXT = re.compile(r"^/[A-Za-z0-9/_.-]*$")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to return to after sign-in (never another site: no open redirect)."""
+    if target and _SAFE_NEXT.match(target) and not target.startswith("//"):
+        return target
+    return default

@@ -1,0 +1,287 @@
+"""Hosting requests in the console. A focal officer asks for capacity in the NDC/DR for
+their own ministry and follows the request; engineers see every request and approve
+(which allocates racks, power, VLANs, prefixes and ports into hosting.yaml) or reject.
+
+The work is ``controller.hosting.service.HostingService`` — the same as `govnet hosting`;
+the routes only check who may do what, read forms and render. Bad input is answered with
+400 and the form again, each message next to its field; nothing is written then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from controller.errors import GovnetError
+from controller.hosting.errors import DoesNotFit, RequestInvalid, UnknownRequest
+from controller.hosting.request import (
+    FIELDS,
+    MAX_POWER_KW,
+    MAX_UNITS,
+    MAX_VLANS,
+    PREFIX_LENGTHS,
+    Site,
+)
+from controller.hosting.service import HostingService
+from controller.hosting.states import State
+from controller.hosting.store import RequestRecord
+from controller.inventory.model import Tenant
+from controller.web.auth import CurrentUser, Engineer, User
+from controller.web.context import console
+from controller.web.nav import ALL_ROLES, NavItem
+from controller.web.templating import render
+
+router = APIRouter()
+NAV = [NavItem("Hosting", "/hosting", ALL_ROLES, order=60)]
+
+# Notices after a redirect (?done=KEY): fixed texts, never echoed input.
+DONE = {
+    "submitted": "Your request was submitted. MPTC engineers will review it; its state is "
+    "shown below.",
+    "approved": "Approved: the capacity below is allocated and written to the inventory.",
+    "rejected": "The request was rejected; the reason is recorded in its history.",
+}
+STATE_CLASS = {
+    State.SUBMITTED: "sev sev-info",
+    State.APPROVED: "sev sev-warning",
+    State.PROVISIONING: "sev sev-warning",
+    State.ACTIVE: "state up",
+    State.REJECTED: "sev sev-critical",
+    State.DECOMMISSIONED: "muted",
+}
+STATE_TEXT = {
+    State.SUBMITTED: "waiting for review by MPTC engineers",
+    State.APPROVED: "capacity allocated; the network is being prepared",
+    State.PROVISIONING: "the network is being configured",
+    State.ACTIVE: "live: the subnet is reachable from the private network",
+    State.REJECTED: "not approved (see the reason in the history)",
+    State.DECOMMISSIONED: "removed; the capacity was freed",
+}
+HELP = {
+    "tenant": "Your ministry or institution.",
+    "service": "The system the servers are for, as listed for your ministry.",
+    "site": "NDC in Phnom Penh, the disaster-recovery site, or both (a copy at DR).",
+    "units": f"Height of the equipment in rack units (1 U = 4.45 cm), 1-{MAX_UNITS}.",
+    "servers": "How many servers; each gets a port on the rack's switch.",
+    "power_kw": f"Electrical power of all the equipment together, in kW (up to {MAX_POWER_KW:g}).",
+    "vlans": f"Separate networks needed (usually 1; up to {MAX_VLANS}).",
+    "prefix_len": "Addresses per network: /26 gives 62 addresses, /24 gives 254.",
+    "bandwidth_mbps": "Connection to the government private network, e.g. 1G or 500M.",
+    "contact": "Who MPTC engineers should call: name, e-mail, phone.",
+    "justification": "What the service needs the capacity for (at least 10 characters).",
+}
+PREFIX_CHOICES = [
+    (n, f"/{n} — {2 ** (32 - n) - 2} addresses")
+    for n in range(PREFIX_LENGTHS[1], PREFIX_LENGTHS[0] - 1, -1)
+]
+ECHO_LIMIT = 2000  # a value shown back in the form is cut here (the limit is told anyway)
+
+
+@dataclass(frozen=True)
+class FormState:
+    values: dict[str, str]
+    errors: dict[str, str]
+
+
+def _service(request: Request) -> HostingService:
+    settings = console(request).settings
+    return HostingService(settings.inventory, settings.state_dir)
+
+
+def _who(user: User) -> str:
+    return f"web:{user.username}"
+
+
+def _visible(user: User, record: RequestRecord) -> bool:
+    return user.role != "focal" or record.request.tenant == user.tenant
+
+
+def _tenants(request: Request, user: User) -> list[Tenant]:
+    try:
+        inv = _service(request).snapshot().inventory
+    except GovnetError as exc:
+        raise HTTPException(503, f"the inventory cannot be read: {exc}") from None
+    tenants = sorted(inv.tenants, key=lambda t: t.code)
+    if user.role == "focal":
+        return [t for t in tenants if t.code == user.tenant]
+    return tenants
+
+
+def _form(
+    request: Request, user: User, state: FormState, status: int = 200, problem: str = ""
+) -> Response:
+    tenants = _tenants(request, user)
+    if user.role == "focal" and not tenants:
+        raise HTTPException(403, "your ministry is not in the inventory: ask MPTC to add it")
+    return render(
+        request,
+        "hosting/form.html",
+        status_code=status,
+        title="Request hosting capacity",
+        tenants=tenants,
+        fixed_tenant=user.role == "focal",
+        values=state.values,
+        field_errors=state.errors,
+        problem=problem,
+        labels=FIELDS,
+        help=HELP,
+        sites=[(Site.NDC, "NDC (primary)"), (Site.DR, "DR site"), (Site.BOTH, "Both (replicated)")],
+        prefixes=PREFIX_CHOICES,
+        max_units=MAX_UNITS,
+        max_vlans=MAX_VLANS,
+        max_power=MAX_POWER_KW,
+    )
+
+
+@router.get("/hosting")
+def requests(request: Request, user: CurrentUser, done: str = "") -> Response:
+    svc = _service(request)
+    if user.role == "focal":
+        records = svc.list(tenant=user.tenant) if user.tenant else []
+    else:
+        records = svc.list()
+    return render(
+        request,
+        "hosting/list.html",
+        title="Hosting requests",
+        records=records,
+        can_request=user.role in ("focal", "engineer"),
+        state_class=STATE_CLASS,
+        state_text=STATE_TEXT,
+        notice=DONE.get(done, ""),
+    )
+
+
+@router.get("/hosting/new")
+def new_form(request: Request, user: CurrentUser) -> Response:
+    if user.role not in ("focal", "engineer"):
+        raise HTTPException(403, "hosting requests are made by focal officers or engineers")
+    defaults = {"site": "ndc", "vlans": "1", "prefix_len": "26", "bandwidth_mbps": "1G"}
+    if user.tenant:
+        defaults["tenant"] = user.tenant
+    return _form(request, user, FormState(defaults, {}))
+
+
+@router.post("/hosting/new")
+def submit(
+    request: Request,
+    user: CurrentUser,
+    tenant: Annotated[str, Form()] = "",
+    service: Annotated[str, Form()] = "",
+    site: Annotated[str, Form()] = "",
+    units: Annotated[str, Form()] = "",
+    servers: Annotated[str, Form()] = "",
+    power_kw: Annotated[str, Form()] = "",
+    vlans: Annotated[str, Form()] = "",
+    prefix_len: Annotated[str, Form()] = "",
+    bandwidth_mbps: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    justification: Annotated[str, Form()] = "",
+) -> Response:
+    if user.role not in ("focal", "engineer"):
+        raise HTTPException(403, "hosting requests are made by focal officers or engineers")
+    if user.role == "focal":
+        if tenant and tenant != user.tenant:
+            raise HTTPException(403, "you can request hosting for your own ministry only")
+        tenant = user.tenant or ""
+    raw = {
+        "tenant": tenant,
+        "service": service,
+        "site": site,
+        "units": units,
+        "servers": servers,
+        "power_kw": power_kw,
+        "vlans": vlans,
+        "prefix_len": prefix_len,
+        "bandwidth_mbps": bandwidth_mbps,
+        "contact": contact,
+        "justification": justification,
+    }
+    try:
+        record = _service(request).submit(raw, _who(user))
+    except RequestInvalid as exc:
+        shown = {k: v[:ECHO_LIMIT] for k, v in raw.items()}
+        count = len(exc.by_field())
+        problem = (
+            f"Please correct the {count} field{'s' if count != 1 else ''} marked below. "
+            "Nothing was saved."
+        )
+        return _form(request, user, FormState(shown, exc.by_field()), 400, problem)
+    except GovnetError as exc:
+        raise HTTPException(503, f"the request cannot be recorded: {exc}") from None
+    return RedirectResponse(f"/hosting/{record.id}?done=submitted", status_code=303)
+
+
+def _record(request: Request, user: User, ident: int) -> RequestRecord:
+    try:
+        record = _service(request).get(ident)
+    except UnknownRequest:
+        raise HTTPException(404, f"no hosting request {ident}") from None
+    if not _visible(user, record):
+        raise HTTPException(403, "you can see your own ministry's requests only")
+    return record
+
+
+def _detail(
+    request: Request, user: User, record: RequestRecord, status: int = 200, problem: str = ""
+) -> Response:
+    return render(
+        request,
+        "hosting/detail.html",
+        status_code=status,
+        title=f"Hosting request {record.id}",
+        record=record,
+        q=record.request,
+        labels=FIELDS,
+        state_class=STATE_CLASS,
+        state_text=STATE_TEXT,
+        can_decide=user.role == "engineer" and record.state is State.SUBMITTED,
+        notice=DONE.get(request.query_params.get("done", ""), ""),
+        problem=problem,
+    )
+
+
+@router.get("/hosting/{ident}")
+def detail(request: Request, ident: int, user: CurrentUser) -> Response:
+    return _detail(request, user, _record(request, user, ident))
+
+
+@router.post("/hosting/{ident}/approve")
+def approve(
+    request: Request,
+    ident: int,
+    user: Engineer,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    record = _record(request, user, ident)
+    try:
+        _service(request).approve(ident, _who(user), reason)
+    except RequestInvalid as exc:
+        return _detail(request, user, record, 400, str(exc))
+    except DoesNotFit as exc:
+        fresh = _service(request).get(ident)
+        return _detail(request, user, fresh, 409, f"Not approved: {exc}. Nothing was allocated.")
+    except GovnetError as exc:
+        return _detail(request, user, record, 409, str(exc))
+    return RedirectResponse(f"/hosting/{ident}?done=approved", status_code=303)
+
+
+@router.post("/hosting/{ident}/reject")
+def reject(
+    request: Request,
+    ident: int,
+    user: Engineer,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    record = _record(request, user, ident)
+    try:
+        _service(request).reject(ident, _who(user), reason)
+    except RequestInvalid as exc:
+        message = exc.by_field().get("reason", str(exc))
+        return _detail(request, user, record, 400, f"Reason: {message}")
+    except GovnetError as exc:
+        return _detail(request, user, record, 409, str(exc))
+    return RedirectResponse(f"/hosting/{ident}?done=rejected", status_code=303)

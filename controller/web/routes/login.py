@@ -1,0 +1,88 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from controller.web.auth import ensure_session, optional_user, sign_in, sign_out
+from controller.web.context import console
+from controller.web.data import safe_next
+from controller.web.nav import NavItem
+from controller.web.templating import render
+
+router = APIRouter()
+NAV: list[NavItem] = []
+
+
+def _landing(role: str) -> str:
+    return "/ministry" if role == "focal" else "/"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    user = optional_user(request)
+    if user is not None:
+        return RedirectResponse(_landing(user.role), status_code=303)
+    ensure_session(request)  # an anonymous session holds the form's CSRF token
+    return render(request, "login.html", next=safe_next(next), error=None, title="Sign in")
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=200)] = "/",
+) -> Response:
+    state = console(request)
+    username = username.strip().lower()
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}", f"user:{username}"]
+    wait = state.limiter.retry_after(keys)
+    if wait > 0:
+        response = render(
+            request,
+            "login.html",
+            status_code=429,
+            next=safe_next(next),
+            error=f"Too many failed sign-ins. Try again in {int(wait) + 1} s.",
+            title="Sign in",
+        )
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    if not username or not password:
+        return render(
+            request,
+            "login.html",
+            status_code=400,
+            next=safe_next(next),
+            error="Enter your user name and password.",
+            title="Sign in",
+        )
+    user = await run_in_threadpool(state.users.authenticate, username, password)
+    if user is None:
+        state.limiter.failure(keys)
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=safe_next(next),
+            error="Wrong user name or password.",
+            title="Sign in",
+        )
+    state.limiter.success(f"user:{username}")
+    sign_in(request, user)
+    target = safe_next(next, _landing(user.role))
+    if target == "/" and user.role == "focal":
+        target = _landing(user.role)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    sign_out(request)
+    return RedirectResponse("/login?done=signed-out", status_code=303)

@@ -1,0 +1,85 @@
+"""Ministries (tenants): their services, routers and alerts. A focal officer sees only
+their own ministry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from controller.web import promql
+from controller.web.auth import CurrentUser, Staff
+from controller.web.context import console
+from controller.web.data import Fetch
+from controller.web.nav import NavItem
+from controller.web.templating import milliseconds, render
+from controller.web.views.charts import line_chart
+
+router = APIRouter()
+NAV = [
+    NavItem("Ministries", "/ministries", frozenset({"soc", "engineer"}), order=50),
+    NavItem("My ministry", "/ministry", frozenset({"focal"}), order=5),
+]
+
+
+@router.get("/ministry")
+def my_ministry(user: CurrentUser) -> Response:
+    if user.role == "focal" and user.tenant:
+        return RedirectResponse(f"/ministries/{user.tenant}", status_code=303)
+    return RedirectResponse("/ministries", status_code=303)
+
+
+@router.get("/ministries")
+def ministries(request: Request, user: Staff) -> Response:
+    sites = console(request).sites
+    fetch = Fetch(request)
+    alerts = fetch.alerts(user)
+    rows = [
+        {
+            "tenant": t,
+            "devices": len(sites.tenant_devices(t.code)),
+            "alerts": sum(1 for a in alerts if a.visible and a.tenant == t.code),
+        }
+        for t in sorted(sites.tenants.values(), key=lambda t: t.code)
+    ]
+    return render(request, "ministries.html", title="Ministries", rows=rows, errors=fetch.errors)
+
+
+@router.get("/ministries/{code}")
+def ministry(request: Request, code: str, user: CurrentUser) -> Response:
+    sites = console(request).sites
+    tenant = sites.tenants.get(code)
+    if user.role == "focal" and code != user.tenant:
+        raise HTTPException(403, "you can see your own ministry only")
+    if tenant is None:
+        raise HTTPException(404, f"no ministry {code[:20]!r} in the inventory")
+    fetch = Fetch(request)
+    states = {
+        s.labels.get("device", ""): s.labels.get("state", "")
+        for s in fetch.query(promql.selector("govnet_site_reachability", tenant=code) + " == 1")
+    }
+    rtt, start, end, step = fetch.query_range(
+        promql.selector("govnet_icmp_rtt_seconds", stat="avg", tenant=code), 3600
+    )
+    chart = line_chart(
+        "Round-trip time to the ministry's routers (1 h)",
+        [(s.labels.get("device", "?"), s.points) for s in rtt],
+        start,
+        end,
+        step,
+        milliseconds,
+    )
+    alerts = [a for a in fetch.alerts(user) if a.tenant == code]
+    return render(
+        request,
+        "ministry.html",
+        title=f"{tenant.name} ({tenant.code})",
+        tenant=tenant,
+        devices=[(d, states.get(d.name)) for d in sites.tenant_devices(code)],
+        chart=chart,
+        alerts=alerts,
+        errors=fetch.errors,
+        now=datetime.now(UTC),
+        refresh=60,
+    )

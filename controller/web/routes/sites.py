@@ -1,0 +1,76 @@
+"""A site's page: its devices, their state, RTT and loss history (SVG charts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from controller.web import promql
+from controller.web.auth import CurrentUser
+from controller.web.backends import Series
+from controller.web.context import console
+from controller.web.data import RANGES, Fetch, parse_range
+from controller.web.nav import NavItem
+from controller.web.templating import milliseconds, percent, render
+from controller.web.views.charts import line_chart
+
+router = APIRouter()
+NAV: list[NavItem] = []
+
+
+@router.get("/sites/{code}")
+def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h") -> Response:
+    sites = console(request).sites
+    site = sites.site(code)
+    if site is None:
+        raise HTTPException(404, f"no site {code[:20]!r} in the inventory")
+    label, seconds = parse_range(range)
+    devices = sites.devices_by_site.get(code, [])
+    labels = {"site": code}
+    if user.role == "focal":
+        devices = [d for d in devices if d.tenant == user.tenant]
+        if not devices:
+            raise HTTPException(403, "this site has no service of your ministry")
+        labels["tenant"] = user.tenant or ""
+    fetch = Fetch(request)
+    states = {
+        s.labels.get("device", ""): s.labels.get("state", "")
+        for s in fetch.query(promql.selector("govnet_site_reachability", **labels) + " == 1")
+    }
+    rtt, start, end, step = fetch.query_range(
+        promql.selector("govnet_icmp_rtt_seconds", stat="avg", **labels), seconds
+    )
+    loss, _, _, _ = fetch.query_range(promql.selector("govnet_icmp_loss_ratio", **labels), seconds)
+    allowed = {d.name for d in devices}
+
+    def series(result: list[Series]) -> list[tuple[str, list[tuple[float, float]]]]:
+        return [
+            (s.labels.get("device", "?"), s.points)
+            for s in result
+            if s.labels.get("device") in allowed
+        ]
+
+    charts = [
+        line_chart(
+            "Round-trip time (average per cycle)", series(rtt), start, end, step, milliseconds
+        ),
+        line_chart("ICMP loss", series(loss), start, end, step, percent, y_max=1.0),
+    ]
+    alerts = [a for a in fetch.alerts(user) if a.site == code]
+    return render(
+        request,
+        "site.html",
+        title=f"{site.name} ({site.code})",
+        site=site,
+        province_name=sites.province_name(site.province),
+        devices=[(d, states.get(d.name)) for d in devices],
+        charts=charts,
+        range=label,
+        ranges=list(RANGES),
+        alerts=alerts,
+        errors=fetch.errors,
+        now=datetime.now(UTC),
+        refresh=60,
+    )

@@ -1,0 +1,48 @@
+"""Console settings: where the state is, which back ends, cookie and session policy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.errors import UsageError
+from controller.web.users import SCRYPT_N
+
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    state_dir: Path = Path(".govnet")
+    inventory: Path = Path("inventory/cambodia")
+    prometheus_url: str = "http://127.0.0.1:9090"
+    alertmanager_url: str = "http://127.0.0.1:9093"
+    # Set when the console is reached over https (its own TLS, or a TLS reverse proxy):
+    # the session cookie then gets the Secure flag and responses an HSTS header.
+    secure_cookies: bool = False
+    session_idle_seconds: float = 30 * 60
+    session_max_seconds: float = 12 * 3600
+    max_sessions: int = 10_000
+    login_max_failures: int = 5
+    login_window_seconds: float = 300
+    backend_timeout: float = 5.0
+    scrypt_n: int = SCRYPT_N
+
+    def __post_init__(self) -> None:
+        for name, url in (
+            ("--prometheus-url", self.prometheus_url),
+            ("--alertmanager-url", self.alertmanager_url),
+        ):
+            if not _URL.match(url):
+                raise UsageError(f"{name} {url!r}: expected http://HOST:PORT")
+        if not 60 <= self.session_idle_seconds <= self.session_max_seconds <= 7 * 86400:
+            raise UsageError("session lifetimes: 60 s ≤ idle ≤ absolute ≤ 7 days")
+
+    @property
+    def users_file(self) -> Path:
+        return self.state_dir / "soc" / "users.json"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.state_dir / "soc" / "web-secret.key"

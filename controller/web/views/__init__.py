@@ -1,0 +1,1 @@
+"""Pure data shaping for the pages: Alertmanager/Prometheus answers → what templates show."""

@@ -18,21 +18,10 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 
-from controller.inventory.model import Device, Inventory, Role
+from controller.inventory.model import ROLE_TIER, Device, Inventory, Role
 from controller.inventory.views import device_provinces
 from probes.model import Target
 
-ROLE_TIER: dict[Role, int] = {
-    Role.CORE: 0,
-    Role.DC_GATEWAY: 1,
-    Role.FIREWALL: 2,
-    Role.DC_SWITCH: 2,
-    Role.PROVINCE_ROUTER: 3,
-    Role.MINISTRY_ROUTER: 3,
-    Role.TOR: 3,
-    Role.CPE: 4,
-    Role.NMS: 5,
-}
 EXCLUDED_ROLES = frozenset({Role.NMS})
 
 

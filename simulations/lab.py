@@ -9,7 +9,6 @@ lab.down()
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from controller.io import exclusive_lock
 from simulations import executor, services
 from simulations.artifacts import write_artifacts
 from simulations.errors import CommandError, LabError, NotRootError
@@ -94,21 +94,10 @@ class Lab:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Serialise up/down/fault operations on this lab (bounded wait)."""
-        self.plan.lab_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.plan.lab_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError as exc:
-                    if time.monotonic() > deadline:
-                        raise LabError(f"lab {self.name!r} is busy (another up/down runs)") from exc
-                    time.sleep(0.1)
+        busy = f"lab {self.name!r} is busy (another up/down runs)"
+        lock = self.plan.lab_dir / ".lock"
+        with exclusive_lock(lock, LOCK_TIMEOUT, lambda: LabError(busy), poll=0.1, mode=0o644):
             yield
-        finally:
-            os.close(fd)
 
     # ------------------------------------------------------------------ up
 

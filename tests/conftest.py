@@ -73,3 +73,43 @@ def lab_network() -> Iterator[object]:
     finally:
         if not was_up:
             lab.down()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[object]:
+    """Debian's headless Chromium driven by Playwright, with a fresh profile.
+
+    Never `playwright install`: the browser is the Debian package (deps/apt-soc.txt).
+    """
+    import shutil
+
+    require(Path(CHROMIUM).exists(), "Debian's chromium is not installed (deps/apt-soc.txt)")
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path / "chromium-profile"
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1000},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)

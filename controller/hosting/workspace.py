@@ -15,12 +15,8 @@
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
-import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +28,7 @@ from controller.hosting.occupancy import NetworkUse, Occupancy
 from controller.inventory import load_inventory
 from controller.inventory.loader import iter_inventory_files
 from controller.inventory.model import Hosting, Inventory
+from controller.io import exclusive_lock
 
 LOCK_NAME = ".hosting.yaml.lock"
 LOCK_TIMEOUT = 120.0
@@ -61,24 +58,9 @@ def hosting_lock(root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     if not local.acquire(timeout=timeout):
         raise HostingError(f"{path}: another approval held the lock for {timeout:.0f} s")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise HostingError(f"{path}: cannot lock: {exc}") from exc
-                    if time.monotonic() > deadline:
-                        raise HostingError(
-                            f"{path}: another approval held the lock for {timeout:.0f} s"
-                        ) from exc
-                    time.sleep(0.005)
+        busy = f"{path}: another approval held the lock for {timeout:.0f} s"
+        with exclusive_lock(path, timeout, lambda: HostingError(busy), poll=0.005, mode=0o664):
             yield
-        finally:
-            os.close(fd)  # releases the flock
     finally:
         local.release()
 

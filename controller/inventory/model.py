@@ -113,6 +113,20 @@ class Role(StrEnum):
     NMS = "nms"
 
 
+ROLE_TIER: dict[Role, int] = {
+    Role.CORE: 0,
+    Role.DC_GATEWAY: 1,
+    Role.FIREWALL: 2,
+    Role.DC_SWITCH: 2,
+    Role.PROVINCE_ROUTER: 3,
+    Role.MINISTRY_ROUTER: 3,
+    Role.TOR: 3,
+    Role.CPE: 4,
+    Role.NMS: 5,
+}
+"""How far a role sits from the core: upstream parents are found towards lower tiers."""
+
+
 class LinkKind(StrEnum):
     CORE = "core"
     PROVINCE_CORE = "province-core"

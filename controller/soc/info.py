@@ -11,21 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.inventory.model import Device, Inventory, Link, Role
+from controller.inventory.model import ROLE_TIER, Device, Inventory, Link
 from controller.inventory.views import device_provinces
 
 # Further from the core = higher tier (the same order as the probes' parent DAG).
-ROLE_TIER: dict[Role, int] = {
-    Role.CORE: 0,
-    Role.DC_GATEWAY: 1,
-    Role.FIREWALL: 2,
-    Role.DC_SWITCH: 2,
-    Role.PROVINCE_ROUTER: 3,
-    Role.MINISTRY_ROUTER: 3,
-    Role.TOR: 3,
-    Role.CPE: 4,
-    Role.NMS: 5,
-}
 NONE = "none"
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -29,7 +27,7 @@ from typing import Any
 import httpx
 
 from controller.inventory.model import Inventory
-from controller.io import atomic_write_text
+from controller.io import atomic_write_text, exclusive_lock
 from controller.soc import procs
 from controller.soc.config import dump_json, dump_yaml, file_sd, probe_targets, prometheus_config
 from controller.soc.errors import SocError
@@ -237,21 +235,9 @@ class SocStack:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError as exc:
-                    if time.monotonic() > deadline:
-                        raise SocError(f"{self.dir} is busy (another soc up/down runs)") from exc
-                    time.sleep(0.1)
+        busy = f"{self.dir} is busy (another soc up/down runs)"
+        with exclusive_lock(self.dir / ".lock", LOCK_TIMEOUT, lambda: SocError(busy), poll=0.1):
             yield
-        finally:
-            os.close(fd)
 
     # ------------------------------------------------------------------ up
 

@@ -18,21 +18,9 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.conftest import require
+from tests.conftest import CHROMIUM, require
 from tests.hosting.conftest import Workspace
 from tests.hosting.web import PASSWORD, console_app, free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass
@@ -58,26 +46,6 @@ def live(lab_copy: Workspace) -> Iterator[Live]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path / "chromium-profile"  # a fresh user-data-dir
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 1000},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def sign_in(page: Any, url: str, username: str) -> None:

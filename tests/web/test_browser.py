@@ -17,7 +17,7 @@ import uvicorn
 
 from controller.web import WebSettings, create_app
 from controller.web.users import UserStore
-from tests.conftest import ROOT, require
+from tests.conftest import CHROMIUM, ROOT, require
 from tests.soc.helpers import (
     am_alert,
     am_get,
@@ -29,18 +29,6 @@ from tests.soc.helpers import (
 )
 from tests.web.conftest import FAST_SCRYPT, PASSWORD, USERS
 from tests.web.metrics import write_probe_metrics
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 ALERTS = [
     am_alert(
@@ -161,26 +149,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         finally:
             server.should_exit = True
             thread.join(10)
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path / "chromium-profile"
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def sign_in(page: Any, url: str, username: str) -> None:

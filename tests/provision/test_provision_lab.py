@@ -81,7 +81,7 @@ def extended(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def cable(lab_network: object) -> Iterator[str]:
+def cable(lab_network: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A patch cable from dr-1 eth4 into a patch panel namespace (the far end, down).
 
     Yields the far end's name; ``plug`` moves it into mr-mef as eth2. Afterwards the
@@ -119,7 +119,7 @@ def cable(lab_network: object) -> Iterator[str]:
             "-d",
             "mr-mef",
             "--trust-on-first-use",
-            state=Path("/tmp/govnet-test-restore"),
+            state=tmp_path_factory.mktemp("restore"),
             inventory=ROOT / "inventory/lab",
         )
         assert restore.returncode == 0, restore.stdout + restore.stderr

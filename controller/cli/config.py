@@ -11,7 +11,6 @@ from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
-    JsonOpt,
     LabOpt,
     NetnsOpt,
     Selection,
@@ -22,7 +21,7 @@ from controller.cli.provisioning import (
     result_table,
     run_engine,
 )
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.io import atomic_write_text
 from controller.provision.engine import Engine
 from controller.provision.store import BackupStore
@@ -30,9 +29,6 @@ from controller.provision.store import BackupStore
 app = typer.Typer(
     help="Back up running configs; report drift from the inventory.", no_args_is_help=True
 )
-InventoryOpt = Annotated[
-    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
-]
 
 
 @app.command()

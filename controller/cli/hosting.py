@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from controller.cli import output
-from controller.cli.provisioning import JsonOpt, LabOpt, StateOpt, TofuOpt, lab_name
-from controller.cli.state import inventory_path
+from controller.cli.provisioning import LabOpt, StateOpt, TofuOpt, lab_name
+from controller.cli.state import JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.hosting import capacity as cap
 from controller.hosting import provision

@@ -12,7 +12,7 @@ import typer
 import yaml
 
 from controller.cli import output
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import InventoryError
 from controller.inventory import load_inventory, validate_inventory
 from controller.inventory.model import Inventory
@@ -20,12 +20,6 @@ from controller.inventory.views import ansible_inventory, summary
 from controller.io import atomic_write_text
 
 app = typer.Typer(help="Validate, summarise and export the YAML inventory.", no_args_is_help=True)
-
-InventoryOpt = Annotated[
-    Path | None,
-    typer.Option("--inventory", "-i", help="Inventory file or folder (overrides the global -i)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
 @app.command()

@@ -15,7 +15,6 @@ from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
-    JsonOpt,
     LabOpt,
     NetnsOpt,
     Selection,
@@ -26,7 +25,7 @@ from controller.cli.provisioning import (
     report,
     run_engine,
 )
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.inventory import load_inventory
 from controller.provision.engine import Engine
 
@@ -36,9 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 LinksArg = Annotated[list[str] | None, typer.Argument(help="Link names or ids (a--b).")]
-InventoryOpt = Annotated[
-    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
-]
 
 
 @app.command("list")

@@ -26,13 +26,12 @@ from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
-    JsonOpt,
     LabOpt,
     StateOpt,
     TofuOpt,
     lab_name,
 )
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
 
@@ -43,9 +42,6 @@ app = typer.Typer(
 )
 PlaybookArg = Annotated[
     str, typer.Argument(help="A playbook of playbooks/ (name, name.yml) or a path to one.")
-]
-InventoryOpt = Annotated[
-    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
 ]
 LabDirOpt = Annotated[
     Path | None,

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from controller.cli import output
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import GovnetError, UsageError
 from controller.inventory import load_inventory
 from probes import sharding
@@ -39,11 +39,6 @@ app = typer.Typer(
 
 DEFAULT_TRAPS_FILE = Path(".govnet/probes/traps.json")
 
-InventoryOpt = Annotated[
-    Path | None,
-    typer.Option("--inventory", "-i", help="Inventory file or folder (overrides the global -i)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 ShardOpt = Annotated[
     str,
     typer.Option("--shard", help="Poll only shard i of N (1-based, rendezvous hashing), e.g. 2/3."),

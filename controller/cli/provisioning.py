@@ -57,7 +57,6 @@ DevicesOpt = Annotated[
     list[str] | None, typer.Option("--device", "-d", help="A device (repeatable).")
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every router in the inventory.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @dataclass(frozen=True)

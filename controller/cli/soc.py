@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from controller.cli import output
-from controller.cli.state import inventory_path
+from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
 from controller.soc.settings import SocSettings, check_port
@@ -27,10 +27,6 @@ app.add_typer(user_app, name="user", no_args_is_help=True)
 StateOpt = Annotated[
     Path, typer.Option("--state-dir", help="State directory (the SOC keeps <state-dir>/soc/).")
 ]
-InventoryOpt = Annotated[
-    Path | None, typer.Option("--inventory", "-i", help="Inventory file or folder.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 DEFAULT_STATE = Path(".govnet")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -29,3 +30,13 @@ def state(ctx: typer.Context) -> State:
 
 def inventory_path(ctx: typer.Context, override: Path | None) -> Path:
     return override if override is not None else state(ctx).inventory
+
+
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option("--inventory", "-i", help="Inventory file or folder (overrides the global -i)."),
+]
+"""The per-command -i option every sub-app takes."""
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+"""The --json option of every command that prints a table."""

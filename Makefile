@@ -19,10 +19,12 @@ deps-debian:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every Python dependency comes from the lock (exact versions, hashes checked); govnet itself
+# is then installed editable without resolving anything again. scripts/lock.sh rewrites the lock.
+$(STAMP): pyproject.toml deps/requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r deps/requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
 lint: venv

@@ -344,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             g2 = asyncio.run(govnet_snmp(v2c, port, args.cycles))
             for run in g2:
                 print(run.row())
-            header("SNMP v3 authPriv (govnet: pysnmp)")
+            header("SNMP v3 authPriv (govnet: lean USM client)")
             g3 = asyncio.run(govnet_snmp(v3, port, args.cycles)) if v3 else []
             for run in g3:
                 print(run.row())

@@ -35,6 +35,7 @@ class AgentAuth:
     auth: str = "govnet-test-auth"
     priv_protocol: str = "AES"
     priv: str = "govnet-test-priv"
+    min_level: str = "priv"  # the rouser level: "priv" (authPriv) or "auth" (authNoPriv too)
 
 
 @dataclass
@@ -80,7 +81,7 @@ class AgentPool:
                 [
                     f'createUser {a.user} {a.auth_protocol} "{a.auth}" '
                     f'{a.priv_protocol} "{a.priv}"',
-                    f"rouser {a.user} priv",
+                    f"rouser {a.user} {a.min_level}",
                     f"rocommunity {a.community} 127.0.0.0/8",
                     f"sysName {sys_name or name}",
                     "sysLocation govnet loopback test agent",

@@ -142,17 +142,21 @@ def oid_text(payload: bytes) -> str:
         return payload.hex()
 
 
-def encode_request(
-    community: bytes, pdu: int, request_id: int, a: int, b: int, oids: list[bytes]
-) -> bytes:
-    """An SNMPv2c request; ``a``/``b`` are error-status/index (GET, GETNEXT) or
+def encode_pdu(pdu: int, request_id: int, a: int, b: int, oids: Sequence[bytes]) -> bytes:
+    """A request PDU TLV; ``a``/``b`` are error-status/index (GET, GETNEXT) or
     non-repeaters/max-repetitions (GETBULK). ``oids`` are encoded OID contents."""
     null = b"\x05\x00"
     binds = b"".join(tlv(SEQUENCE, tlv(OBJECT_IDENTIFIER, oid) + null) for oid in oids)
     body = encode_integer(request_id) + encode_integer(a) + encode_integer(b)
-    body += tlv(SEQUENCE, binds)
-    message = encode_integer(1) + tlv(OCTET_STRING, community) + tlv(pdu, body)
-    return tlv(SEQUENCE, message)
+    return tlv(pdu, body + tlv(SEQUENCE, binds))
+
+
+def encode_request(
+    community: bytes, pdu: int, request_id: int, a: int, b: int, oids: list[bytes]
+) -> bytes:
+    """An SNMPv2c request (see :func:`encode_pdu` for ``a``/``b``)."""
+    message = encode_integer(1) + tlv(OCTET_STRING, community)
+    return tlv(SEQUENCE, message + encode_pdu(pdu, request_id, a, b, oids))
 
 
 def encode_value(tag: int, value: Value) -> bytes:
@@ -253,20 +257,25 @@ def decode_value(tag: int, buf: bytes, start: int, stop: int) -> Value:
     raise BerError(f"unknown value type 0x{tag:02x}")
 
 
-def decode_message(buf: bytes) -> Message:
-    """Decode an SNMPv1/v2c message (any PDU but the v1 trap)."""
-    end = len(buf)
-    tag, pos, stop = _header(buf, 0, end)
-    if tag != SEQUENCE or stop != end:
-        raise BerError("not an SNMP message")
-    version, pos = _integer(buf, pos, end, "version")
-    tag, cstart, pos = _header(buf, pos, end)
-    if tag != OCTET_STRING:
-        raise BerError(f"community: expected OCTET STRING, got {tag_name(tag)}")
-    community = buf[cstart:pos]
+@dataclass(frozen=True, slots=True)
+class Pdu:
+    pdu: int
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[VarBind]
+
+
+PDU_TYPES = frozenset((GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2, REPORT))
+
+
+def decode_pdu(buf: bytes, pos: int, end: int) -> Pdu:
+    """Decode the PDU element at ``pos`` (which must fill the rest up to ``end``)."""
     pdu, pos, pdu_end = _header(buf, pos, end)
-    if pdu not in (GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2, REPORT):
+    if pdu not in PDU_TYPES:
         raise BerError(f"unsupported PDU type 0x{pdu:02x}")
+    if pdu_end != end:
+        raise BerError("trailing bytes after the PDU")
     request_id, pos = _integer(buf, pos, pdu_end, "request-id")
     error_status, pos = _integer(buf, pos, pdu_end, "error-status")
     error_index, pos = _integer(buf, pos, pdu_end, "error-index")
@@ -289,4 +298,26 @@ def decode_message(buf: bytes) -> Message:
             raise BerError(f"varbind {len(varbinds)}: trailing bytes")
         append((buf[ostart:pos], vtag, decode_value(vtag, buf, vstart, vstop)))
         pos = vb_end
-    return Message(version, community, pdu, request_id, error_status, error_index, varbinds)
+    return Pdu(pdu, request_id, error_status, error_index, varbinds)
+
+
+def decode_message(buf: bytes) -> Message:
+    """Decode an SNMPv1/v2c message (any PDU but the v1 trap)."""
+    end = len(buf)
+    tag, pos, stop = _header(buf, 0, end)
+    if tag != SEQUENCE or stop != end:
+        raise BerError("not an SNMP message")
+    version, pos = _integer(buf, pos, end, "version")
+    tag, cstart, pos = _header(buf, pos, end)
+    if tag != OCTET_STRING:
+        raise BerError(f"community: expected OCTET STRING, got {tag_name(tag)}")
+    community = buf[cstart:pos]
+    p = decode_pdu(buf, pos, end)
+    return Message(
+        version, community, p.pdu, p.request_id, p.error_status, p.error_index, p.varbinds
+    )
+
+
+# The element readers, for the SNMPv3 header (probes.usm).
+read_header = _header
+read_integer = _integer

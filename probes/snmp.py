@@ -1,7 +1,8 @@
 """The SNMP poller: every target walked concurrently, bounded, each failure kept as data.
 
-v2c targets go through the lean client (:mod:`probes.snmp_v2c`), v3 targets through
-pysnmp (:mod:`probes.snmp_v3`); both feed :class:`probes.snmp_walk.Walk`. A semaphore
+v2c targets go through the lean client (:mod:`probes.snmp_v2c`), v3 targets through the
+lean USM client (:mod:`probes.snmp_usm`) — or pysnmp (:mod:`probes.snmp_v3`) for the
+profiles it does not cover (DES privacy); all feed :class:`probes.snmp_walk.Walk`. A semaphore
 bounds the targets in flight; each target has its own timeout, retries and an overall
 deadline, so one slow or dead agent only ever costs its own slot.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from probes.credentials import SnmpCredentials
 from probes.model import SnmpResult, Target
+from probes.snmp_usm import UsmClient, lean_supports
 from probes.snmp_v2c import MalformedReply, SnmpTimeout, V2cClient
 from probes.snmp_v3 import SnmpAgentError, V3Client
 from probes.snmp_walk import Walk, WalkError
@@ -52,6 +54,7 @@ class SnmpPoller:
         self.credentials = credentials
         self.settings = settings
         self._v2c: V2cClient | None = None
+        self._usm: UsmClient | None = None
         self._v3: V3Client | None = None
         self._rows: dict[str, int] = {}
 
@@ -59,12 +62,18 @@ class SnmpPoller:
         if any(c.version == "2c" for c in self.credentials.values()):
             self._v2c = V2cClient()
             await self._v2c.open()
-        if any(c.version == "3" for c in self.credentials.values()):
+        v3 = [c for c in self.credentials.values() if c.version == "3"]
+        if any(lean_supports(c) for c in v3):
+            self._usm = UsmClient()
+            await self._usm.open()
+        if any(not lean_supports(c) for c in v3):
             self._v3 = V3Client()
 
     def close(self) -> None:
         if self._v2c is not None:
             self._v2c.close()
+        if self._usm is not None:
+            self._usm.close()
         if self._v3 is not None:
             self._v3.close()
 
@@ -144,8 +153,9 @@ class SnmpPoller:
                     raise SnmpAgentError(f"agent error {name} at varbind {message.error_index}")
                 walk.feed(message.varbinds)
             else:
-                assert self._v3 is not None
-                binds = await self._v3.bulk(
+                client = self._usm if lean_supports(creds) else self._v3
+                assert client is not None
+                binds = await client.bulk(
                     address,
                     creds,
                     request.non_repeaters,

@@ -17,13 +17,20 @@ from probes.snmp_v2c import RCVBUF_BYTES, SnmpTimeout
 AUTH_PROTOCOLS = {
     "md5": "USM_AUTH_HMAC96_MD5",
     "sha": "USM_AUTH_HMAC96_SHA",
+    "sha224": "USM_AUTH_HMAC128_SHA224",
     "sha256": "USM_AUTH_HMAC192_SHA256",
+    "sha384": "USM_AUTH_HMAC256_SHA384",
     "sha512": "USM_AUTH_HMAC384_SHA512",
 }
+# pysnmp's plain CFB192/256 names are the Reeder (Cisco) key extension; net-snmp's
+# AES-192/256 — the inventory's aes192/aes256 — are Blumenthal's.
 PRIV_PROTOCOLS = {
     "des": "USM_PRIV_CBC56_DES",
     "aes": "USM_PRIV_CFB128_AES",
-    "aes256": "USM_PRIV_CFB256_AES",
+    "aes192": "USM_PRIV_CFB192_AES_BLUMENTHAL",
+    "aes256": "USM_PRIV_CFB256_AES_BLUMENTHAL",
+    "aes192c": "USM_PRIV_CFB192_AES",
+    "aes256c": "USM_PRIV_CFB256_AES",
 }
 
 

@@ -390,9 +390,10 @@ class SnmpProfile(Model):
     community: SecretRef | None = None
     user: Name | None = None
     level: Literal["authPriv", "authNoPriv"] = "authPriv"
-    auth_protocol: Literal["sha", "sha256", "sha512", "md5"] = "sha"
+    auth_protocol: Literal["sha", "sha224", "sha256", "sha384", "sha512", "md5"] = "sha"
     auth: SecretRef | None = None
-    priv_protocol: Literal["aes", "aes256", "des"] = "aes"
+    # aes192/aes256: draft-blumenthal key extension (net-snmp); aes192c/aes256c: Reeder (Cisco)
+    priv_protocol: Literal["aes", "aes192", "aes256", "aes192c", "aes256c", "des"] = "aes"
     priv: SecretRef | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 161
 

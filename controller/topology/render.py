@@ -30,8 +30,16 @@ LINUX_IMAGE = "debian:bookworm-slim"
 FRR_ROLES = frozenset({Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER})
 AUTO_AGGREGATE_ABOVE = 64
 # net-snmp's names for the inventory's SNMPv3 protocols (createUser / -a / -x).
-NET_SNMP_AUTH = {"md5": "MD5", "sha": "SHA", "sha256": "SHA-256", "sha512": "SHA-512"}
-NET_SNMP_PRIV = {"des": "DES", "aes": "AES", "aes256": "AES-256"}
+NET_SNMP_AUTH = {
+    "md5": "MD5",
+    "sha": "SHA",
+    "sha224": "SHA-224",
+    "sha256": "SHA-256",
+    "sha384": "SHA-384",
+    "sha512": "SHA-512",
+}
+# net-snmp's AES-192/256 use the Blumenthal key extension; it has no Reeder (Cisco) variant.
+NET_SNMP_PRIV = {"des": "DES", "aes": "AES", "aes192": "AES-192", "aes256": "AES-256"}
 
 
 class CommuneMode(StrEnum):
@@ -190,6 +198,11 @@ def _snmp_env(inv: Inventory, device: Device, defaults: dict[str, str]) -> dict[
         "SNMP_V3_AUTH_PASS": _env_ref(profile.auth, f"{what}.auth", defaults),
     }
     if profile.level == "authPriv" and profile.priv is not None:
+        if profile.priv_protocol not in NET_SNMP_PRIV:
+            raise TopologyError(
+                f"{what}.priv_protocol: {profile.priv_protocol} (Cisco's Reeder key extension)"
+                " has no net-snmp equivalent for the lab's agents; use aes192 or aes256"
+            )
         env["SNMP_V3_PRIV_PROTO"] = NET_SNMP_PRIV[profile.priv_protocol]
         env["SNMP_V3_PRIV_PASS"] = _env_ref(profile.priv, f"{what}.priv", defaults)
     return env

@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/probes.py                # national size: 1,652 CPEs + 60 routers
     .venv/bin/python bench/probes.py --cpes 200 --routers 10 --memory-cycles 50
+    .venv/bin/python bench/probes.py --cpe-snmp 2c  # CPEs on v2c, as before the v3 move
 
-Targets: ``--cpes`` commune CPEs (SNMP v2c, the national ``cpe-v2c`` profile) and
-``--routers`` routers (SNMPv3 authPriv SHA/AES, like ``noc-v3``) on 127.1.x.y, served by
+Targets: ``--cpes`` commune CPEs (SNMPv3 authPriv like the national ``cpe-v3`` profile, or
+v2c with ``--cpe-snmp 2c``) and ``--routers`` routers (SNMPv3 authPriv SHA/AES, like
+``noc-v3``) on 127.1.x.y, served by
 net-snmp ``snmpd`` processes of ~215 addresses each. For each protocol, govnet polls the
 same OIDs as Prometheus' snmp_exporter (its snmp.yml is written here by hand: the
 generator needs MIB files this machine lacks) scraped with a bounded thread pool; ICMP
@@ -89,7 +91,7 @@ def addresses(count: int) -> list[str]:
     return [f"127.1.{i // PER_AGENT}.{i % PER_AGENT + 1}" for i in range(count)]
 
 
-def make_targets(cpes: int, routers: int) -> list[Target]:
+def make_targets(cpes: int, routers: int, cpe_profile: str = "v3") -> list[Target]:
     out = []
     for i, address in enumerate(addresses(routers + cpes)):
         router = i < routers
@@ -102,7 +104,7 @@ def make_targets(cpes: int, routers: int) -> list[Target]:
                 tenant="",
                 icmp_address=address,
                 snmp_address=address,
-                snmp_profile_name="v3" if router else "v2c",
+                snmp_profile_name="v3" if router else cpe_profile,
                 snmp_profile=None,
             )
         )
@@ -313,7 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--routers", type=int, default=60)
     parser.add_argument("--cycles", type=int, default=3, help="SNMP cycles per measurement")
     parser.add_argument("--workers", type=int, default=64, help="concurrent exporter scrapes")
-    parser.add_argument("--memory-cycles", type=int, default=500)
+    parser.add_argument(
+        "--cpe-snmp", choices=("3", "2c"), default="3", help="the CPEs' SNMP version"
+    )
+    parser.add_argument("--memory-cycles", type=int, default=1000)
     parser.add_argument("--memory-targets", type=int, default=300)
     parser.add_argument("--skip-peers", action="store_true")
     args = parser.parse_args(argv)
@@ -321,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shutil.which(binary) is None:
             print(f"error: {binary} is not installed (deps/apt-probes.txt)", file=sys.stderr)
             return 2
-    targets = make_targets(args.cpes, args.routers)
+    targets = make_targets(args.cpes, args.routers, "v3" if args.cpe_snmp == "3" else "v2c")
     v2c = [t for t in targets if t.snmp_profile_name == "v2c"]
     v3 = [t for t in targets if t.snmp_profile_name == "v3"]
     icmp = IcmpSettings(count=3, period_ms=200, timeout_ms=500)
@@ -336,14 +341,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             pool.start()
             print(
-                f"{len(targets)} targets ({len(v2c)} v2c CPEs, {len(v3)} v3 routers) on "
+                f"{len(targets)} targets ({args.cpes} CPEs on SNMP {args.cpe_snmp}, "
+                f"{args.routers} routers on v3; {len(v2c)} v2c, {len(v3)} v3 in all) on "
                 f"{len(pool.agents)} snmpd processes "
                 f"(ready in {time.perf_counter() - started:.1f} s)"
             )
-            header("SNMP v2c (govnet: lean client)")
-            g2 = asyncio.run(govnet_snmp(v2c, port, args.cycles))
-            for run in g2:
-                print(run.row())
+            g2 = asyncio.run(govnet_snmp(v2c, port, args.cycles)) if v2c else []
+            if v2c:
+                header("SNMP v2c (govnet: lean client)")
+                for run in g2:
+                    print(run.row())
             header("SNMP v3 authPriv (govnet: lean USM client)")
             g3 = asyncio.run(govnet_snmp(v3, port, args.cycles)) if v3 else []
             for run in g3:
@@ -351,9 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_peers:
                 exporter = Exporter(Path(tmp), port, _free_port())
                 header(f"peer: snmp_exporter 0.21, {args.workers} concurrent scrapes")
-                e2 = exporter.run("snmp_exporter v2c", v2c, "govnet_v2c", args.workers)
-                print(e2.row())
-                print(ratio(g2[-1], e2))
+                if v2c:
+                    e2 = exporter.run("snmp_exporter v2c", v2c, "govnet_v2c", args.workers)
+                    print(e2.row())
+                    print(ratio(g2[-1], e2))
                 if v3:
                     e3 = exporter.run("snmp_exporter v3", v3, "govnet_v3", args.workers)
                     print(e3.row())
@@ -370,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             full = asyncio.run(govnet_full(targets, port, args.cycles, icmp, lambda i: None))
             for run in full:
                 print(run.row())
+            if not v2c:
+                worst = max(run.wall for run in full)
+                print(
+                    f"  every target on SNMPv3: slowest full cycle {worst:.2f} s "
+                    f"(goal: under 5 s) — {'met' if worst < 5 else 'NOT met'}"
+                )
             memory(targets[: args.memory_targets], port, args.memory_cycles)
         finally:
             if exporter is not None:
@@ -384,8 +398,10 @@ def memory(targets: list[Target], port: int, cycles: int) -> None:
     icmp = IcmpSettings(count=1, period_ms=10, timeout_ms=200)
     samples: dict[int, float] = {}
 
+    marks = {0, 9, cycles - 1} | set(range(99, cycles, max(100, cycles // 10)))
+
     def on_cycle(i: int) -> None:
-        if i in (0, 9, cycles // 2, cycles - 1):
+        if i in marks:
             samples[i + 1] = rss_mb()
 
     started = time.perf_counter()
@@ -396,6 +412,11 @@ def memory(targets: list[Target], port: int, cycles: int) -> None:
         f"in {time.perf_counter() - started:.0f} s, {failed} target-failures"
     )
     print("  RSS after cycle " + ", ".join(f"{k}: {v:.1f} MB" for k, v in sorted(samples.items())))
+    warm = samples.get(10, samples[min(samples)])
+    later = [v for k, v in samples.items() if k >= 10]
+    drift = max(abs(v - warm) for v in later)
+    verdict = "flat" if drift <= 2.0 else "NOT flat"
+    print(f"  after warm-up (cycle 10): within ±{drift:.1f} MB — {verdict} (goal: ±2 MB)")
 
 
 def _free_port() -> int:

@@ -153,7 +153,7 @@ groups:
     platform: huawei_vrp
   cpe:
     platform: huawei_vrp
-    snmp_profile: cpe-v2c
+    snmp_profile: cpe-v3
   dc:
     platform: cisco_ios
 """
@@ -448,6 +448,7 @@ groups:
     private: {{first: 64512, last: 65534}}
 """
     files["credentials.yaml"] = """# References only: govnet refuses inline secrets.
+# SNMPv3 authPriv everywhere; the CPEs have a user and keys apart from the routers'.
 credentials:
   snmp:
     noc-v3:
@@ -458,9 +459,14 @@ credentials:
       auth: env:GOVNET_SNMP_AUTH
       priv_protocol: aes
       priv: env:GOVNET_SNMP_PRIV
-    cpe-v2c:
-      version: 2c
-      community: env:GOVNET_SNMP_COMMUNITY
+    cpe-v3:
+      version: "3"
+      user: govnet-cpe
+      level: authPriv
+      auth_protocol: sha256
+      auth: env:GOVNET_CPE_SNMP_AUTH
+      priv_protocol: aes
+      priv: env:GOVNET_CPE_SNMP_PRIV
   ssh:
     netops:
       username: govnet

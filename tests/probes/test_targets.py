@@ -52,13 +52,20 @@ def test_pr_kh17_is_dual_homed_to_the_core_and_the_dr_site() -> None:
     assert lab()["pr-kh17"].parents == ("core-1", "dr-1")
 
 
+def test_national_inventory_polls_every_device_with_snmpv3_authpriv() -> None:
+    profiles = {t.snmp_profile_name: t.snmp_profile for t in national().values()}
+    assert sorted(profiles) == ["cpe-v3", "noc-v3"]
+    assert all(p and p.version == "3" and p.level == "authPriv" for p in profiles.values())
+    assert profiles["cpe-v3"].user != profiles["noc-v3"].user  # type: ignore[union-attr]
+
+
 def test_national_profiles_and_dual_homed_province_routers() -> None:
     targets = national()
     assert len(targets) == 1764  # 1,765 devices less the NMS
     cpes = [t for t in targets.values() if t.role == "cpe"]
     assert len(cpes) == 1652
-    assert {t.snmp_profile_name for t in cpes} == {"cpe-v2c"}
-    assert all(t.snmp_profile and t.snmp_profile.version == "2c" for t in cpes)
+    assert {t.snmp_profile_name for t in cpes} == {"cpe-v3"}
+    assert all(t.snmp_profile and t.snmp_profile.version == "3" for t in cpes)
     routers = [t for t in targets.values() if t.role == "province-router"]
     assert len(routers) == 25
     assert all(t.snmp_profile_name == "noc-v3" for t in routers)

@@ -24,6 +24,7 @@ class SnmpCredentials:
     auth_key: str = field(default="", repr=False)
     priv_protocol: str = "aes"
     priv_key: str = field(default="", repr=False)
+    context: str = ""  # SNMPv3 contextName
 
 
 def resolve_profile(
@@ -48,6 +49,7 @@ def resolve_profile(
         auth_key=auth,
         priv_protocol=profile.priv_protocol,
         priv_key=priv,
+        context=profile.context,
     )
 
 

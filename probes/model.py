@@ -62,6 +62,7 @@ class Interface:
     in_discards: int | None = None
     out_discards: int | None = None
     speed_bps: int | None = None
+    octet_bits: int = 64  # 32: ifTable's Counter32 (no ifXTable), extended across wraps
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class SnmpResult:
     values: int = 0  # varbinds decoded and kept
     requests: int = 0
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what was odd but handled: no ifXTable, a restart, …
 
 
 @dataclass(frozen=True)

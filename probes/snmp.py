@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from probes.counters import CounterTracker
 from probes.credentials import SnmpCredentials
 from probes.model import SnmpResult, Target
 from probes.snmp_usm import UsmClient, lean_supports
 from probes.snmp_v2c import MalformedReply, SnmpTimeout, V2cClient
 from probes.snmp_v3 import SnmpAgentError, V3Client
-from probes.snmp_walk import Walk, WalkError
+from probes.snmp_walk import C32_COLUMNS, HC_COLUMNS, NoIfXTable, Walk, WalkError
 
 log = logging.getLogger(__name__)
 ERROR_STATUS = {
@@ -57,6 +58,8 @@ class SnmpPoller:
         self._usm: UsmClient | None = None
         self._v3: V3Client | None = None
         self._rows: dict[str, int] = {}
+        self._no_ifx: set[str] = set()  # targets whose agent has no ifXTable
+        self.counters = CounterTracker()
 
     async def open(self) -> None:
         if any(c.version == "2c" for c in self.credentials.values()):
@@ -91,17 +94,29 @@ class SnmpPoller:
 
         polled = [t for t in targets if t.snmp_profile_name in self.credentials]
         results = await asyncio.gather(*(one(t) for t in polled))
+        names = {t.name for t in polled}
+        self.counters.keep(names)
+        self._no_ifx &= names
         return {r.target: r for r in results}
 
     async def poll_one(self, target: Target) -> SnmpResult:
         started = time.perf_counter()
         creds = self.credentials[target.snmp_profile_name or ""]
         rows = self._rows.get(target.name)
-        walk = Walk(rows + 1 if rows is not None else self.settings.max_repetitions)
+        repetitions = rows + 1 if rows is not None else self.settings.max_repetitions
+        walk = self._walk_for(target.name, repetitions)
         try:
             async with asyncio.timeout(self.settings.target_deadline):
                 await self._walk(target, creds, walk)
-            interfaces = walk.interfaces()
+                try:
+                    interfaces = walk.interfaces()
+                except NoIfXTable:  # learnt once; this cycle walks again, 32-bit
+                    self._no_ifx.add(target.name)
+                    spent = walk.rounds
+                    walk = self._walk_for(target.name, repetitions)
+                    walk.rounds_before = spent
+                    await self._walk(target, creds, walk)
+                    interfaces = walk.interfaces()
         except (WalkError, MalformedReply, SnmpAgentError, SnmpTimeout) as exc:
             return self._failed(target, str(exc), walk, started)
         except TimeoutError:
@@ -111,16 +126,27 @@ class SnmpPoller:
             return self._failed(target, f"socket error: {exc.strerror or exc}", walk, started)
         self._rows[target.name] = len(interfaces)
         ticks = walk.uptime_ticks or 0
+        extended = self.counters.extend(target.name, walk.uptime_ticks, interfaces)
+        notes = []
+        if target.name in self._no_ifx:
+            notes.append("no ifXTable: 32-bit octet counters, extended across wraps")
+        if extended.restarted:
+            notes.append("agent restarted (sysUpTime went back): counters start again")
         return SnmpResult(
             target=target.name,
             ok=True,
             uptime_seconds=ticks / 100.0,
             sys_name=walk.sys_name,
-            interfaces=interfaces,
+            interfaces=extended.interfaces,
             values=walk.values,
-            requests=walk.rounds,
+            requests=walk.rounds_before + walk.rounds,
             seconds=time.perf_counter() - started,
+            notes=tuple(notes),
         )
+
+    def _walk_for(self, target: str, repetitions: int) -> Walk:
+        columns = C32_COLUMNS if target in self._no_ifx else HC_COLUMNS
+        return Walk(repetitions, columns=columns)
 
     def _failed(self, target: Target, reason: str, walk: Walk, started: float) -> SnmpResult:
         log.debug("snmp %s (%s): %s", target.name, target.snmp_address, reason)

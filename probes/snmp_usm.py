@@ -263,7 +263,7 @@ class UsmClient:
         self, msg_id: int, engine: _Engine, creds: SnmpCredentials, keys: _Keys, pdu: bytes
     ) -> bytes:
         security = Security(engine.engine_id, engine.boots, engine.now(), creds.user.encode())
-        data = scoped_pdu(engine.engine_id, pdu)
+        data = scoped_pdu(engine.engine_id, pdu, creds.context.encode())
         flags = FLAG_REPORTABLE | FLAG_AUTH
         salt = b""
         if keys.priv is not None:

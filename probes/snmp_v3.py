@@ -63,7 +63,7 @@ class V3Client:
         self._engine = hlapi.SnmpEngine()
         self._users: dict[SnmpCredentials, Any] = {}
         self._targets: dict[tuple[str, int, float, int], Any] = {}
-        self._context = hlapi.ContextData()
+        self._contexts: dict[str, Any] = {}
         self._opened = False
 
     def _open(self) -> None:
@@ -79,6 +79,13 @@ class V3Client:
         transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)
         config.add_transport(self._engine, udp.DOMAIN_NAME, transport)
         self._opened = True
+
+    def _context(self, name: str) -> Any:
+        context = self._contexts.get(name)
+        if context is None:
+            context = self._hlapi.ContextData(contextName=name)
+            self._contexts[name] = context
+        return context
 
     def _user(self, creds: SnmpCredentials) -> Any:
         user = self._users.get(creds)
@@ -123,7 +130,7 @@ class V3Client:
             self._engine,
             self._user(creds),
             target,
-            self._context,
+            self._context(creds.context),
             non_repeaters,
             max_repetitions,
             *objects,

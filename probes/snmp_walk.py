@@ -1,7 +1,10 @@
 """What govnet polls over SNMP, and the pure walk that turns GETBULK replies into data.
 
 One GETBULK per round: the system group as two non-repeaters (GETNEXT of sysUpTime and
-sysName yields their ``.0`` instances) and the eleven IF-MIB columns as repeaters.
+sysName yields their ``.0`` instances) and the IF-MIB columns as repeaters: eleven with
+ifXTable's 64-bit counters (:data:`HC_COLUMNS`), or — for an agent without ifXTable —
+ifTable's 32-bit octet counters and ifSpeed (:data:`C32_COLUMNS`), which the poller
+extends across wraps (:mod:`probes.counters`).
 Further rounds continue only the columns that have not left their subtree. The walk is
 transport-agnostic: the lean v2c client and the pysnmp v3 adapter both feed it
 ``(oid, tag, value)`` varbinds.
@@ -49,7 +52,7 @@ class Column:
         return encode_oid(self.oid)
 
 
-COLUMNS: tuple[Column, ...] = (
+_IF_TABLE: tuple[Column, ...] = (
     Column("ifDescr", (*IF_ENTRY, 2), OCTET_STRING),
     Column("ifAdminStatus", (*IF_ENTRY, 7), INTEGER),
     Column("ifOperStatus", (*IF_ENTRY, 8), INTEGER),
@@ -57,13 +60,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("ifInErrors", (*IF_ENTRY, 14), COUNTER32),
     Column("ifOutDiscards", (*IF_ENTRY, 19), COUNTER32),
     Column("ifOutErrors", (*IF_ENTRY, 20), COUNTER32),
+)
+IFX_COLUMNS: tuple[Column, ...] = (
     Column("ifName", (*IFX_ENTRY, 1), OCTET_STRING),
     Column("ifHCInOctets", (*IFX_ENTRY, 6), COUNTER64),
     Column("ifHCOutOctets", (*IFX_ENTRY, 10), COUNTER64),
     Column("ifHighSpeed", (*IFX_ENTRY, 15), GAUGE32),
 )
-_PREFIXES = tuple(c.prefix for c in COLUMNS)
-_INDEX = {c.name: i for i, c in enumerate(COLUMNS)}
+HC_COLUMNS: tuple[Column, ...] = _IF_TABLE + IFX_COLUMNS
+C32_COLUMNS: tuple[Column, ...] = (
+    *_IF_TABLE,
+    Column("ifSpeed", (*IF_ENTRY, 5), GAUGE32),
+    Column("ifInOctets", (*IF_ENTRY, 10), COUNTER32),
+    Column("ifOutOctets", (*IF_ENTRY, 16), COUNTER32),
+)
+COLUMNS = HC_COLUMNS  # what a walk asks by default (and what bench/probes.py's peer polls)
+_IFX_NAMES = frozenset(c.name for c in IFX_COLUMNS)
 _SYS_UPTIME_0 = encode_oid((*SYS_UPTIME, 0))
 _SYS_NAME_0 = encode_oid((*SYS_NAME, 0))
 NON_REPEATERS = (encode_oid(SYS_UPTIME), encode_oid(SYS_NAME))
@@ -72,6 +84,10 @@ MAX_NAME = 128
 
 class WalkError(Exception):
     """A reply that cannot be trusted; the message is the reason shown for the target."""
+
+
+class NoIfXTable(WalkError):
+    """ifTable answered but ifXTable is absent: walk again with :data:`C32_COLUMNS`."""
 
 
 @dataclass(frozen=True)
@@ -113,15 +129,24 @@ class Walk:
     """One target's walk for one cycle: ``request()`` → send → ``feed(varbinds)`` until
     ``done``, then ``result()``."""
 
-    def __init__(self, max_repetitions: int = 12, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        max_repetitions: int = 12,
+        limits: Limits | None = None,
+        columns: tuple[Column, ...] = HC_COLUMNS,
+    ) -> None:
         self.max_repetitions = max(1, min(max_repetitions, 64))
         self.limits = limits or Limits()
+        self.spec = columns
+        self._prefixes = tuple(c.prefix for c in columns)
+        self._index = {c.name: i for i, c in enumerate(columns)}
         self.rounds = 0
+        self.rounds_before = 0  # requests an earlier walk of this cycle spent (no ifXTable)
         self.values = 0
         self.uptime_ticks: int | None = None
         self.sys_name: str | None = None
-        self.cells: list[dict[int, Value]] = [{} for _ in COLUMNS]
-        self._last: dict[int, bytes] = {i: c.prefix for i, c in enumerate(COLUMNS)}
+        self.cells: list[dict[int, Value]] = [{} for _ in columns]
+        self._last: dict[int, bytes] = {i: c.prefix for i, c in enumerate(columns)}
         self._last_index: dict[int, int] = {}
         self._request: Request | None = None
         self._columns: list[int] = []
@@ -167,11 +192,11 @@ class Walk:
             if col in finished:
                 continue
             oid, tag, value = varbinds[j]
-            prefix = _PREFIXES[col]
+            prefix = self._prefixes[col]
             if tag == END_OF_MIB_VIEW or not oid.startswith(prefix) or len(oid) == len(prefix):
                 finished.add(col)
                 continue
-            column = COLUMNS[col]
+            column = self.spec[col]
             if tag != column.tag:
                 raise WalkError(
                     f"{column.name}: expected {tag_name(column.tag)}, got {tag_name(tag)}"
@@ -213,14 +238,18 @@ class Walk:
         indices = sorted(set().union(*(row.keys() for row in self.cells)))
         if not indices:
             return ()
-        for column, row in zip(COLUMNS, self.cells, strict=True):
-            if column.required and not row:
+        empty = {c.name for c, row in zip(self.spec, self.cells, strict=True) if not row}
+        if {c.name for c in self.spec} >= _IFX_NAMES and empty >= _IFX_NAMES:
+            raise NoIfXTable("no ifXTable")
+        for column in self.spec:
+            if column.required and column.name in empty:
                 raise WalkError(f"missing column {column.name}")
         return tuple(self._row(i) for i in indices)
 
     def _row(self, index: int) -> Interface:
         def cell(name: str) -> Value:
-            return self.cells[_INDEX[name]].get(index)
+            at = self._index.get(name)
+            return None if at is None else self.cells[at].get(index)
 
         oper, admin = cell("ifOperStatus"), cell("ifAdminStatus")
         if isinstance(oper, int) and not 1 <= oper <= 7:
@@ -229,19 +258,25 @@ class Walk:
             raise WalkError(f"ifAdminStatus.{index}: {admin} is not a status")
         raw_name = cell("ifName") or cell("ifDescr")
         name = _text(raw_name) if isinstance(raw_name, bytes) else ""
-        speed = cell("ifHighSpeed")
+        high_speed, speed = cell("ifHighSpeed"), cell("ifSpeed")
+        hc = "ifHCInOctets" in self._index
         return Interface(
             index=index,
             name=name or f"if{index}",
             oper_up=None if oper is None else oper == 1,
             admin_up=None if admin is None else admin == 1,
-            in_octets=value_int(cell("ifHCInOctets")),
-            out_octets=value_int(cell("ifHCOutOctets")),
+            in_octets=value_int(cell("ifHCInOctets" if hc else "ifInOctets")),
+            out_octets=value_int(cell("ifHCOutOctets" if hc else "ifOutOctets")),
+            octet_bits=64 if hc else 32,
             in_errors=value_int(cell("ifInErrors")),
             out_errors=value_int(cell("ifOutErrors")),
             in_discards=value_int(cell("ifInDiscards")),
             out_discards=value_int(cell("ifOutDiscards")),
-            speed_bps=None if not isinstance(speed, int) else speed * 1_000_000,
+            speed_bps=high_speed * 1_000_000
+            if isinstance(high_speed, int)
+            else speed
+            if isinstance(speed, int)
+            else None,
         )
 
 

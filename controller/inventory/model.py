@@ -395,6 +395,8 @@ class SnmpProfile(Model):
     # aes192/aes256: draft-blumenthal key extension (net-snmp); aes192c/aes256c: Reeder (Cisco)
     priv_protocol: Literal["aes", "aes192", "aes256", "aes192c", "aes256c", "des"] = "aes"
     priv: SecretRef | None = None
+    # SNMPv3 contextName (a VRF or a virtual agent on some devices); empty: the default
+    context: Annotated[str, Field(max_length=32, pattern=r"^[\x21-\x7e]*$")] = ""
     port: Annotated[int, Field(ge=1, le=65535)] = 161
 
     @model_validator(mode="after")

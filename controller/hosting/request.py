@@ -26,6 +26,8 @@ MAX_POWER_KW = 100.0  # the largest rack budget the inventory allows
 MAX_VLANS = 8
 PREFIX_LENGTHS = (22, 29)
 MAX_BANDWIDTH_MBPS = 100_000.0
+MAX_REQUEST_ID = 2**63 - 1
+"""Request numbers are SQLite INTEGER keys: 1 … 2**63-1 (a larger one cannot even be asked)."""
 
 FIELDS: dict[str, str] = {
     "tenant": "Ministry or institution",
@@ -49,6 +51,26 @@ class Site(StrEnum):
     NDC = "ndc"
     DR = "dr"
     BOTH = "both"
+
+
+# --- request numbers ------------------------------------------------------------------
+
+_REQUEST_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def parse_request_id(text: str) -> int | None:
+    """The request number ``text`` spells — ASCII decimal digits, no sign, no leading zero,
+    1 … :data:`MAX_REQUEST_ID` — or None (``int()`` would also take ``+1``, ``1_0``, other
+    scripts' digits and numbers SQLite cannot hold)."""
+    if not _REQUEST_ID.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_REQUEST_ID else None
+
+
+def is_request_id(number: int) -> bool:
+    """Whether ``number`` can be a request number (in SQLite's INTEGER range, positive)."""
+    return 1 <= number <= MAX_REQUEST_ID
 
 
 # --- cleaning -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from controller.hosting.request import (
     MAX_VLANS,
     PREFIX_LENGTHS,
     Site,
+    parse_request_id,
 )
 from controller.hosting.service import HostingService
 from controller.hosting.states import State
@@ -215,13 +216,25 @@ def submit(
     return RedirectResponse(f"/hosting/{record.id}?done=submitted", status_code=303)
 
 
+NO_SUCH_REQUEST = "no such hosting request"
+"""The one answer (404) for a number that is not a request, is out of range, or is another
+ministry's: a focal officer cannot tell them apart, so request numbers cannot be counted."""
+
+
+def _number(ident: str) -> int:
+    number = parse_request_id(ident)
+    if number is None:
+        raise HTTPException(404, NO_SUCH_REQUEST)
+    return number
+
+
 def _record(request: Request, user: User, ident: int) -> RequestRecord:
     try:
         record = _service(request).get(ident)
     except UnknownRequest:
-        raise HTTPException(404, f"no hosting request {ident}") from None
+        raise HTTPException(404, NO_SUCH_REQUEST) from None
     if not _visible(user, record):
-        raise HTTPException(403, "you can see your own ministry's requests only")
+        raise HTTPException(404, NO_SUCH_REQUEST)
     return record
 
 
@@ -245,43 +258,45 @@ def _detail(
 
 
 @router.get("/hosting/{ident}")
-def detail(request: Request, ident: int, user: CurrentUser) -> Response:
-    return _detail(request, user, _record(request, user, ident))
+def detail(request: Request, ident: str, user: CurrentUser) -> Response:
+    return _detail(request, user, _record(request, user, _number(ident)))
 
 
 @router.post("/hosting/{ident}/approve")
 def approve(
     request: Request,
-    ident: int,
+    ident: str,
     user: Engineer,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    record = _record(request, user, ident)
+    number = _number(ident)
+    record = _record(request, user, number)
     try:
-        _service(request).approve(ident, _who(user), reason)
+        _service(request).approve(number, _who(user), reason)
     except RequestInvalid as exc:
         return _detail(request, user, record, 400, str(exc))
     except DoesNotFit as exc:
-        fresh = _service(request).get(ident)
+        fresh = _service(request).get(number)
         return _detail(request, user, fresh, 409, f"Not approved: {exc}. Nothing was allocated.")
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
-    return RedirectResponse(f"/hosting/{ident}?done=approved", status_code=303)
+    return RedirectResponse(f"/hosting/{number}?done=approved", status_code=303)
 
 
 @router.post("/hosting/{ident}/reject")
 def reject(
     request: Request,
-    ident: int,
+    ident: str,
     user: Engineer,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    record = _record(request, user, ident)
+    number = _number(ident)
+    record = _record(request, user, number)
     try:
-        _service(request).reject(ident, _who(user), reason)
+        _service(request).reject(number, _who(user), reason)
     except RequestInvalid as exc:
         message = exc.by_field().get("reason", str(exc))
         return _detail(request, user, record, 400, f"Reason: {message}")
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
-    return RedirectResponse(f"/hosting/{ident}?done=rejected", status_code=303)
+    return RedirectResponse(f"/hosting/{number}?done=rejected", status_code=303)

@@ -20,10 +20,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.inventory import load_inventory
 from controller.soc.errors import BackendError
 from controller.web import routes, security
-from controller.web.auth import NotSignedIn
+from controller.web.auth import NotSignedIn, optional_user
 from controller.web.backends import Backends, http_backends
 from controller.web.context import Console
 from controller.web.csrf import csrf_guard
+from controller.web.data import shown_errors
 from controller.web.head import HeadAsGet
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
@@ -123,7 +124,8 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(BackendError)
     async def backend_down(request: Request, exc: BackendError) -> Response:
-        return _error(request, 503, str(exc))
+        shown = shown_errors(optional_user(request), [str(exc)])
+        return _error(request, 503, "; ".join(shown))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -9,6 +9,7 @@ the routes only check who may do what, read forms and render. Bad input is answe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -32,9 +33,10 @@ from controller.hosting.store import RequestRecord
 from controller.inventory.model import Tenant
 from controller.web.auth import CurrentUser, Engineer, User
 from controller.web.context import console
-from controller.web.nav import ALL_ROLES, NavItem
+from controller.web.nav import ALL_ROLES, STAFF, NavItem
 from controller.web.templating import render
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 NAV = [NavItem("Hosting", "/hosting", ALL_ROLES, order=60)]
 
@@ -79,6 +81,7 @@ PREFIX_CHOICES = [
     for n in range(PREFIX_LENGTHS[1], PREFIX_LENGTHS[0] - 1, -1)
 ]
 ECHO_LIMIT = 2000  # a value shown back in the form is cut here (the limit is told anyway)
+HOSTING_UNAVAILABLE = "hosting requests cannot be handled at the moment: please try again later"
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,19 @@ def _visible(user: User, record: RequestRecord) -> bool:
     return user.role != "focal" or record.request.tenant == user.tenant
 
 
+def _unavailable(user: User, what: str, exc: GovnetError) -> HTTPException:
+    """A 503: the detail (paths, the error) for MPTC staff, one plain line for others."""
+    log.warning("%s: %s", what, exc)
+    if user.role in STAFF:
+        return HTTPException(503, f"{what}: {exc}")
+    return HTTPException(503, HOSTING_UNAVAILABLE)
+
+
 def _tenants(request: Request, user: User) -> list[Tenant]:
     try:
         inv = _service(request).snapshot().inventory
     except GovnetError as exc:
-        raise HTTPException(503, f"the inventory cannot be read: {exc}") from None
+        raise _unavailable(user, "the inventory cannot be read", exc) from None
     tenants = sorted(inv.tenants, key=lambda t: t.code)
     if user.role == "focal":
         return [t for t in tenants if t.code == user.tenant]
@@ -212,7 +223,7 @@ def submit(
         )
         return _form(request, user, FormState(shown, exc.by_field()), 400, problem)
     except GovnetError as exc:
-        raise HTTPException(503, f"the request cannot be recorded: {exc}") from None
+        raise _unavailable(user, "the request cannot be recorded", exc) from None
     return RedirectResponse(f"/hosting/{record.id}?done=submitted", status_code=303)
 
 

@@ -22,7 +22,7 @@ from controller.errors import UsageError
 from controller.hosting import capacity as cap
 from controller.hosting import provision
 from controller.hosting.errors import HostingError, RequestInvalid
-from controller.hosting.request import FIELDS
+from controller.hosting.request import FIELDS, MAX_REQUEST_ID
 from controller.hosting.service import HostingService
 from controller.hosting.states import State
 from controller.hosting.store import RequestRecord
@@ -40,7 +40,10 @@ app = typer.Typer(
 InventoryOpt = Annotated[
     Path | None, typer.Option("--inventory", "-i", help="Inventory folder (holds hosting.yaml).")
 ]
-IdArg = Annotated[int, typer.Argument(help="The request number (govnet hosting list).", min=1)]
+IdArg = Annotated[
+    int,
+    typer.Argument(help="The request number (govnet hosting list).", min=1, max=MAX_REQUEST_ID),
+]
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the history).")]
 LabDirOpt = Annotated[
     Path | None,

@@ -26,6 +26,8 @@ MAX_POWER_KW = 100.0  # the largest rack budget the inventory allows
 MAX_VLANS = 8
 PREFIX_LENGTHS = (22, 29)
 MAX_BANDWIDTH_MBPS = 100_000.0
+MAX_REQUEST_ID = 2**63 - 1
+"""Request numbers are SQLite INTEGER keys: 1 … 2**63-1 (a larger one cannot even be asked)."""
 
 FIELDS: dict[str, str] = {
     "tenant": "Ministry or institution",
@@ -51,27 +53,67 @@ class Site(StrEnum):
     BOTH = "both"
 
 
+# --- request numbers ------------------------------------------------------------------
+
+_REQUEST_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def parse_request_id(text: str) -> int | None:
+    """The request number ``text`` spells — ASCII decimal digits, no sign, no leading zero,
+    1 … :data:`MAX_REQUEST_ID` — or None (``int()`` would also take ``+1``, ``1_0``, other
+    scripts' digits and numbers SQLite cannot hold)."""
+    if not _REQUEST_ID.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_REQUEST_ID else None
+
+
+def is_request_id(number: int) -> bool:
+    """Whether ``number`` can be a request number (in SQLite's INTEGER range, positive)."""
+    return 1 <= number <= MAX_REQUEST_ID
+
+
 # --- cleaning -------------------------------------------------------------------------
 
 _MARKUP = re.compile(r"<\s*[A-Za-z/!?]")
-_SPACES = re.compile(r"[ \t]+")
+_SPACES = re.compile(r" {2,}")
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidi embeddings, overrides and isolates (LRE … RLO, LRI … PDI): they reorder what is
+shown ("Trojan Source"). Removed. The marks LRM/RLM/ALM only nudge neutrals: kept."""
+LINE_BREAKS = frozenset("\n\x0b\x0c\r\x85\u2028\u2029")
+"""Characters that end a line: a newline in multi-line text, a space in one-line text."""
+
+
+def _dropped(ch: str) -> bool:
+    """A control character (C0, DEL, C1), a bidi control, or a lone surrogate (bytes that
+    were not UTF-8, e.g. in a CLI argument): never part of the text as written."""
+    return ch in BIDI_CONTROLS or unicodedata.category(ch) in {"Cc", "Cs"}
 
 
 def clean_text(value: str, *, multiline: bool = False) -> str:
-    """Control and format characters removed (bidi overrides, NUL, escapes…), spaces
-    collapsed, trimmed; newlines kept only in multi-line text."""
-    keep = {"\n"} if multiline else set()
+    """``value`` as written, minus what can hide or reorder it.
+
+    Removed: bidi embeddings/overrides/isolates (U+202A–U+202E, U+2066–U+2069) and control
+    characters (C0, DEL, C1). Line breaks become a newline in multi-line text (where tabs
+    also stay) and a space elsewhere (as does a tab). Runs of spaces become one, lines and
+    the text are trimmed, at most one empty line in a row.
+
+    Everything else is kept exactly, code point for code point (no normalisation): every
+    Khmer letter, vowel sign, coeng and digit, ZERO WIDTH SPACE (U+200B, the Khmer word
+    separator), ZWNJ (U+200C) and ZWJ (U+200D) — they are part of the words.
+    """
     chars = []
-    for ch in value.replace("\r\n", "\n").replace("\t", " "):
-        if ch in keep:
-            chars.append(ch)
-        elif unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}:
-            chars.append(" " if ch in "\n\r\x0b\x0c\u2028\u2029" else "")
-        else:
+    for ch in value.replace("\r\n", "\n"):
+        if ch in LINE_BREAKS:
+            chars.append("\n" if multiline else " ")
+        elif ch == "\t":
+            chars.append("\t" if multiline else " ")
+        elif not _dropped(ch):
             chars.append(ch)
     text = "".join(chars)
     if multiline:
-        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+        lines = [_SPACES.sub(" ", line).strip(" ") for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     else:
         text = _SPACES.sub(" ", text)

@@ -20,9 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.hosting import hostingfile
-from controller.hosting.errors import DoesNotFit, HostingError, HostingFileError
+from controller.hosting.errors import DoesNotFit, HostingError, HostingFileError, UnknownRequest
 from controller.hosting.planner import plan_allocation
-from controller.hosting.request import check_against_inventory, clean_reason, parse_request
+from controller.hosting.request import (
+    check_against_inventory,
+    clean_reason,
+    is_request_id,
+    parse_request,
+)
 from controller.hosting.states import Action, State, next_state
 from controller.hosting.store import RequestRecord, Store
 from controller.hosting.workspace import DEFAULT_CACHE, InventoryCache, Snapshot, hosting_lock
@@ -58,6 +63,7 @@ class HostingService:
         return self.cache.load(self.root)
 
     def get(self, ident: int) -> RequestRecord:
+        _known(ident)
         return self.store.get(ident)
 
     def list(self, *, tenant: str | None = None, state: State | None = None) -> list[RequestRecord]:
@@ -89,6 +95,7 @@ class HostingService:
 
         Raises :class:`DoesNotFit` (recorded as a refused approval; the request stays
         submitted) when the data centre has no room, saying what is short."""
+        _known(ident)
         reason = clean_reason(why, required=False)
         refused: DoesNotFit | None = None
         with hosting_lock(self.root):
@@ -149,6 +156,7 @@ class HostingService:
         self.cache.forget(self.root)
 
     def reject(self, ident: int, who: str, why: str) -> RequestRecord:
+        _known(ident)
         reason = clean_reason(why, required=True)
         with self.store.transaction() as conn:
             row = self.store.row(conn, ident)
@@ -166,6 +174,7 @@ class HostingService:
         detail: dict[str, object] | None = None,
     ) -> RequestRecord:
         """Record a provisioning step (provision, provisioned, failed…) with its detail."""
+        _known(ident)
         with self.store.transaction() as conn:
             row = self.store.row(conn, ident)
             self._mine(row["inventory"], ident)
@@ -178,6 +187,7 @@ class HostingService:
         self, ident: int, who: str, why: str = "", detail: dict[str, object] | None = None
     ) -> RequestRecord:
         """Remove the request's allocations from hosting.yaml and mark it decommissioned."""
+        _known(ident)
         reason = clean_reason(why, required=False)
         with hosting_lock(self.root):
             snap = self.cache.load(self.root)
@@ -218,3 +228,9 @@ class HostingService:
             kept = [h for h in snap.inventory.hosting if h.id not in ids]
             self.cache.remember(snap.with_hosting(doc, kept))
         return self.store.get(ident)
+
+
+def _known(ident: int) -> None:
+    """A number outside SQLite's INTEGER range is no request (and never reaches SQLite)."""
+    if not is_request_id(ident):
+        raise UnknownRequest(f"no hosting request {ident}")

@@ -3,7 +3,7 @@
 It loads the inventory once (site codes for validating input, names for display), opens
 the users file and the session secret, discovers the route modules of
 ``controller.web.routes`` (each router behind the CSRF guard, each NAV entry in the nav
-bar) and installs the security middleware and the error pages.
+bar) and installs the security middleware, HEAD for every GET page and the error pages.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.inventory import load_inventory
 from controller.soc.errors import BackendError
 from controller.web import routes, security
-from controller.web.auth import NotSignedIn
+from controller.web.auth import NotSignedIn, optional_user
 from controller.web.backends import Backends, http_backends
 from controller.web.context import Console
 from controller.web.csrf import csrf_guard
+from controller.web.data import shown_errors
+from controller.web.head import HeadAsGet
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore, load_secret
@@ -68,6 +70,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         app.include_router(module.router, dependencies=[Depends(csrf_guard)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     security.install(app)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is a GET without the body
     _error_pages(app)
     return app
 
@@ -121,7 +124,8 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(BackendError)
     async def backend_down(request: Request, exc: BackendError) -> Response:
-        return _error(request, 503, str(exc))
+        shown = shown_errors(optional_user(request), [str(exc)])
+        return _error(request, 503, "; ".join(shown))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

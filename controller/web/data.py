@@ -1,22 +1,41 @@
 """Fetching for pages: back-end failures become a banner on the page (the rest of the page
-still renders); the JSON API turns them into 503 instead."""
+still renders); the JSON API turns them into 503 instead.
+
+What a failure says depends on who reads it (:func:`shown_errors`): MPTC staff (soc,
+engineer) get the detail — which back end, its address, the error — to act on it; anyone
+else (a ministry's focal officer) one line, ``monitoring is unavailable``, with no
+internal address and no exception text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request
 
 from controller.soc.errors import BackendError
+from controller.web.auth import optional_user
 from controller.web.backends import Sample, Series
 from controller.web.context import console
+from controller.web.nav import STAFF
 from controller.web.users import User
 from controller.web.views.alerts import AlertView, parse_alerts, visible_to
 
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400}
 POINTS = 120
+MONITORING_UNAVAILABLE = "monitoring is unavailable"
+
+
+def shown_errors(user: User | None, errors: Sequence[str]) -> list[str]:
+    """Back-end failures as ``user`` may read them: the detail for MPTC staff, one line
+    without addresses or exception text for everyone else."""
+    if not errors:
+        return []
+    if user is not None and user.role in STAFF:
+        return list(errors)
+    return [MONITORING_UNAVAILABLE]
 
 
 @dataclass
@@ -50,6 +69,11 @@ class Fetch:
             self._note(str(exc))
             series = []
         return series, start, end, step
+
+    def unavailable(self) -> HTTPException:
+        """A 503 saying what failed, as the signed-in user may read it."""
+        shown = shown_errors(optional_user(self.request), self.errors)
+        return HTTPException(503, "; ".join(shown) or MONITORING_UNAVAILABLE)
 
     def _note(self, message: str) -> None:
         if message not in self.errors:

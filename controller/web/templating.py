@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from controller.web.auth import optional_user, session_of
 from controller.web.context import console
 from controller.web.csrf import FIELD
+from controller.web.data import shown_errors
 from controller.web.nav import nav_for
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,6 +73,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         token = session.csrf if session else ""
         return Markup(f'<input type="hidden" name="{FIELD}" value="{escape(token)}">')
 
+    if "errors" in context:  # back-end failures: the detail for staff only
+        context["errors"] = shown_errors(user, context["errors"])
     done = request.query_params.get("done", "")
     html = state.templates.get_template(template).render(
         request=request,

@@ -155,7 +155,7 @@ def test_roles_and_ministries_are_enforced(web: Web) -> None:
     assert web.client.post("/hosting/1/reject", data={"csrf_token": csrf}).status_code == 403
 
     csrf = web.sign_in("mef-focal")
-    assert web.client.get("/hosting/1").status_code == 403  # MoH's request
+    assert web.client.get("/hosting/1").status_code == 404  # MoH's request: as if missing
     assert "No hosting request yet" in web.client.get("/hosting").text
 
     csrf = web.sign_in("alice")  # SOC: reads every request, changes nothing

@@ -86,7 +86,7 @@ def _find(
     fetch = Fetch(request)
     alerts = fetch.alerts(user)
     if fetch.errors:
-        raise HTTPException(503, fetch.errors[0])
+        raise fetch.unavailable()
     alert = next((a for a in alerts if a.fingerprint == fingerprint), None)
     if alert is None:
         raise HTTPException(404, "no such alert: it may have resolved")

@@ -4,14 +4,15 @@
     GET /api/provinces            (soc, engineer)
 
 A focal officer's /api/alerts holds only their ministry's alerts. Back-end failures are
-503 here (pages show a banner instead)."""
+503 here (pages show a banner instead): the detail for staff, "monitoring is unavailable"
+for a focal officer."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from controller.web.auth import CurrentUser, Staff
 from controller.web.context import console
@@ -26,7 +27,7 @@ NAV: list[NavItem] = []
 
 def _strict(fetch: Fetch) -> None:
     if fetch.errors:
-        raise HTTPException(503, "; ".join(fetch.errors))
+        raise fetch.unavailable()
 
 
 @router.get("/alerts")

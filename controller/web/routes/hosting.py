@@ -9,6 +9,7 @@ the routes only check who may do what, read forms and render. Bad input is answe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from controller.hosting.request import (
     MAX_VLANS,
     PREFIX_LENGTHS,
     Site,
+    parse_request_id,
 )
 from controller.hosting.service import HostingService
 from controller.hosting.states import State
@@ -31,9 +33,10 @@ from controller.hosting.store import RequestRecord
 from controller.inventory.model import Tenant
 from controller.web.auth import CurrentUser, Engineer, User
 from controller.web.context import console
-from controller.web.nav import ALL_ROLES, NavItem
+from controller.web.nav import ALL_ROLES, STAFF, NavItem
 from controller.web.templating import render
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 NAV = [NavItem("Hosting", "/hosting", ALL_ROLES, order=60)]
 
@@ -78,6 +81,7 @@ PREFIX_CHOICES = [
     for n in range(PREFIX_LENGTHS[1], PREFIX_LENGTHS[0] - 1, -1)
 ]
 ECHO_LIMIT = 2000  # a value shown back in the form is cut here (the limit is told anyway)
+HOSTING_UNAVAILABLE = "hosting requests cannot be handled at the moment: please try again later"
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,19 @@ def _visible(user: User, record: RequestRecord) -> bool:
     return user.role != "focal" or record.request.tenant == user.tenant
 
 
+def _unavailable(user: User, what: str, exc: GovnetError) -> HTTPException:
+    """A 503: the detail (paths, the error) for MPTC staff, one plain line for others."""
+    log.warning("%s: %s", what, exc)
+    if user.role in STAFF:
+        return HTTPException(503, f"{what}: {exc}")
+    return HTTPException(503, HOSTING_UNAVAILABLE)
+
+
 def _tenants(request: Request, user: User) -> list[Tenant]:
     try:
         inv = _service(request).snapshot().inventory
     except GovnetError as exc:
-        raise HTTPException(503, f"the inventory cannot be read: {exc}") from None
+        raise _unavailable(user, "the inventory cannot be read", exc) from None
     tenants = sorted(inv.tenants, key=lambda t: t.code)
     if user.role == "focal":
         return [t for t in tenants if t.code == user.tenant]
@@ -211,17 +223,29 @@ def submit(
         )
         return _form(request, user, FormState(shown, exc.by_field()), 400, problem)
     except GovnetError as exc:
-        raise HTTPException(503, f"the request cannot be recorded: {exc}") from None
+        raise _unavailable(user, "the request cannot be recorded", exc) from None
     return RedirectResponse(f"/hosting/{record.id}?done=submitted", status_code=303)
+
+
+NO_SUCH_REQUEST = "no such hosting request"
+"""The one answer (404) for a number that is not a request, is out of range, or is another
+ministry's: a focal officer cannot tell them apart, so request numbers cannot be counted."""
+
+
+def _number(ident: str) -> int:
+    number = parse_request_id(ident)
+    if number is None:
+        raise HTTPException(404, NO_SUCH_REQUEST)
+    return number
 
 
 def _record(request: Request, user: User, ident: int) -> RequestRecord:
     try:
         record = _service(request).get(ident)
     except UnknownRequest:
-        raise HTTPException(404, f"no hosting request {ident}") from None
+        raise HTTPException(404, NO_SUCH_REQUEST) from None
     if not _visible(user, record):
-        raise HTTPException(403, "you can see your own ministry's requests only")
+        raise HTTPException(404, NO_SUCH_REQUEST)
     return record
 
 
@@ -245,43 +269,45 @@ def _detail(
 
 
 @router.get("/hosting/{ident}")
-def detail(request: Request, ident: int, user: CurrentUser) -> Response:
-    return _detail(request, user, _record(request, user, ident))
+def detail(request: Request, ident: str, user: CurrentUser) -> Response:
+    return _detail(request, user, _record(request, user, _number(ident)))
 
 
 @router.post("/hosting/{ident}/approve")
 def approve(
     request: Request,
-    ident: int,
+    ident: str,
     user: Engineer,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    record = _record(request, user, ident)
+    number = _number(ident)
+    record = _record(request, user, number)
     try:
-        _service(request).approve(ident, _who(user), reason)
+        _service(request).approve(number, _who(user), reason)
     except RequestInvalid as exc:
         return _detail(request, user, record, 400, str(exc))
     except DoesNotFit as exc:
-        fresh = _service(request).get(ident)
+        fresh = _service(request).get(number)
         return _detail(request, user, fresh, 409, f"Not approved: {exc}. Nothing was allocated.")
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
-    return RedirectResponse(f"/hosting/{ident}?done=approved", status_code=303)
+    return RedirectResponse(f"/hosting/{number}?done=approved", status_code=303)
 
 
 @router.post("/hosting/{ident}/reject")
 def reject(
     request: Request,
-    ident: int,
+    ident: str,
     user: Engineer,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    record = _record(request, user, ident)
+    number = _number(ident)
+    record = _record(request, user, number)
     try:
-        _service(request).reject(ident, _who(user), reason)
+        _service(request).reject(number, _who(user), reason)
     except RequestInvalid as exc:
         message = exc.by_field().get("reason", str(exc))
         return _detail(request, user, record, 400, f"Reason: {message}")
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
-    return RedirectResponse(f"/hosting/{ident}?done=rejected", status_code=303)
+    return RedirectResponse(f"/hosting/{number}?done=rejected", status_code=303)

@@ -32,6 +32,7 @@ class ProbeCollector(Collector):
         cycle, overruns, cycles = self.state.snapshot()
         yield from self._self_metrics(cycle, overruns, cycles)
         yield from self._trap_metrics()
+        yield from self._login_metrics()
         if cycle is None:
             return
         yield from icmp_metrics(cycle)
@@ -104,6 +105,26 @@ class ProbeCollector(Collector):
         for (site, province), count in sorted(store.auth_failures().items()):
             auth.add_metric([site, province], count)
         yield auth
+
+    def _login_metrics(self) -> Iterator[Metric]:
+        store = self.state.logins
+        logins = CounterMetricFamily(
+            "govnet_device_logins",
+            "SSH/vtysh logins reported by the devices' syslog, by device, result and source"
+            " (zone: inside the management prefixes or outside).",
+            labels=["device", "site", "province", "result", "source", "zone"],
+        )
+        for key, count in sorted(store.logins().items()):
+            logins.add_metric(list(key), count)
+        yield logins
+        messages = CounterMetricFamily(
+            "govnet_syslog_messages",
+            "Syslog messages received, by outcome (ok, malformed, oversize, unknown_sender).",
+            labels=["result"],
+        )
+        for result, count in sorted(store.messages().items()):
+            messages.add_metric([result], count)
+        yield messages
 
 
 def icmp_metrics(cycle: Cycle) -> Iterator[Metric]:

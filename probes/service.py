@@ -23,6 +23,7 @@ from probes.cycle import Plan, Progress, run_cycle
 from probes.icmp import IcmpSettings, Pinger
 from probes.model import Cycle
 from probes.snmp import SnmpPoller, SnmpSettings
+from probes.syslog import LoginStore, SyslogReceiver
 from probes.traps import TrapReceiver, TrapStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class ServiceConfig:
     icmp: IcmpSettings | None = field(default_factory=IcmpSettings)  # None: no ICMP
     traps_listen: tuple[str, int] | None = None
     traps_file: Path | None = None
+    syslog_listen: tuple[str, int] | None = None  # UDP and TCP
     max_cycles: int | None = None  # None: until stopped
     cycle_deadline: float | None = None  # default: max(2 × interval, 30 s)
 
@@ -52,6 +54,7 @@ class ProbeState:
 
     plan: Plan
     traps: TrapStore
+    logins: LoginStore = field(default_factory=LoginStore)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cycle: Cycle | None = None
     cycles: int = 0
@@ -151,15 +154,22 @@ class ProbeService:
             receiver = TrapReceiver(
                 self.state.traps, config.traps_listen, self.credentials.values()
             )
+        syslog = None
+        if config.syslog_listen is not None:
+            syslog = SyslogReceiver(self.state.logins, config.syslog_listen)
         try:
             if snmp is not None:
                 await snmp.open()
             if receiver is not None:
                 receiver.open()
                 await asyncio.sleep(0)  # let the listening endpoint open
+            if syslog is not None:
+                await syslog.open()
             self._ready.set()
             await self._loop_cycles(snmp, pinger)
         finally:
+            if syslog is not None:
+                await syslog.close()
             if receiver is not None:
                 receiver.close()
             if snmp is not None:

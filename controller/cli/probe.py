@@ -18,6 +18,7 @@ from controller.cli import output
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import GovnetError, UsageError
 from controller.inventory import load_inventory
+from controller.inventory.model import Inventory
 from probes import sharding
 from probes.collector import ProbeCollector
 from probes.credentials import resolve_all
@@ -29,6 +30,7 @@ from probes.safety import check_targets
 from probes.server import MetricsServer, parse_listen
 from probes.service import ProbeService, ProbeState, ServiceConfig, run_once
 from probes.snmp import SnmpSettings
+from probes.syslog import LoginStore
 from probes.targets import build_targets
 from probes.traps import TrapStore
 
@@ -64,11 +66,10 @@ ConcurrencyOpt = Annotated[
 CountOpt = Annotated[int, typer.Option("--icmp-count", help="ICMP echoes per target per cycle.")]
 
 
-def _plan(ctx: typer.Context, inventory: Path | None, shard_text: str) -> tuple[Plan, list[Target]]:
+def _plan(ctx: typer.Context, inventory: Path | None, shard_text: str) -> tuple[Plan, Inventory]:
     shard = sharding.parse_shard(shard_text)
     inv = load_inventory(inventory_path(ctx, inventory))
-    targets = build_targets(inv)
-    return make_plan(targets, shard), targets
+    return make_plan(build_targets(inv), shard), inv
 
 
 def _check_netns(netns: str | None, no_netns: bool) -> None:
@@ -323,6 +324,14 @@ def serve(
         Path, typer.Option("--traps-file", help="JSON file of the last traps (atomic writes).")
     ] = DEFAULT_TRAPS_FILE,
     traps_keep: Annotated[int, typer.Option("--traps-keep", help="Trap events kept.")] = 1000,
+    syslog_listen: Annotated[
+        str,
+        typer.Option(
+            "--syslog-listen",
+            help="HOST:PORT for the devices' syslog, UDP and TCP (in --netns), or 'off':"
+            " sshd logins become govnet_device_logins_total.",
+        ),
+    ] = "127.0.0.1:9514",
     max_cycles: Annotated[
         int | None, typer.Option("--max-cycles", help="Stop after this many cycles.")
     ] = None,
@@ -342,12 +351,20 @@ def serve(
     _check_netns(netns, no_netns)
     address = parse_listen(listen)
     trap_address = None if traps_listen == "off" else parse_listen(traps_listen, "--traps-listen")
-    plan, _ = _plan(ctx, inventory, shard)
-    extra = [trap_address[0]] if trap_address else []
+    syslog_address = (
+        None if syslog_listen == "off" else parse_listen(syslog_listen, "--syslog-listen")
+    )
+    plan, inv = _plan(ctx, inventory, shard)
+    extra = [a[0] for a in (trap_address, syslog_address) if a is not None]
     check_targets(plan.pinged, netns, no_netns, extra)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
-    state = ProbeState(plan, TrapStore(plan.targets, keep=traps_keep))
+    management = [str(p.prefix) for p in inv.pools.ipv4.values() if p.use == "management"]
+    state = ProbeState(
+        plan,
+        TrapStore(plan.targets, keep=traps_keep),
+        LoginStore(plan.targets, management),
+    )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
     server = MetricsServer(address, registry, state.traps.to_json)  # root namespace
@@ -358,6 +375,7 @@ def serve(
         icmp=icmp,
         traps_listen=trap_address,
         traps_file=traps_file,
+        syslog_listen=syslog_address,
         max_cycles=max_cycles,
     )
     service = ProbeService(state, credentials, config, on_cycle=_log_cycle)

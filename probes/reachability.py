@@ -35,7 +35,8 @@ def classify(
         if target is None or name in visiting:  # not a target here, or a cycle: unknown
             return _unknown(name, answered)
         visiting.add(name)
-        parents = [resolve(p) for p in target.parents]
+        # a parent not probed this cycle (another shard's, SNMP-only) is unknown: up
+        parents = [resolve(p) if p in answered else Reachability.UP for p in target.parents]
         visiting.discard(name)
         all_down = bool(parents) and all(s is not Reachability.UP for s in parents)
         upstream_down[name] = all_down

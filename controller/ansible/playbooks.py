@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.ansible.errors import UnknownPlaybookError
+from controller.resources import bundled
 
-PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOK_DIR = bundled("playbooks")
 SUFFIXES = (".yml", ".yaml")
 
 
 def playbook_dir() -> Path:
-    """``$GOVNET_PLAYBOOKS``, else ``playbooks/`` of the source tree."""
+    """``$GOVNET_PLAYBOOKS``, else the shipped ``playbooks/`` (package data)."""
     override = os.environ.get("GOVNET_PLAYBOOKS")
     return Path(override) if override else PLAYBOOK_DIR
 

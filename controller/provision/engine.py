@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from controller.errors import GovnetError
 from controller.inventory.model import Inventory
-from controller.provision.errors import ProvisionError
+from controller.provision.errors import ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
 from controller.provision.plan import DevicePlan, DeviceSpec, links_to_verify, plan_device
 from controller.provision.store import AuditLog, BackupStore
@@ -42,6 +42,15 @@ Progress = Callable[[str, str], None]
 
 def no_progress(device: str, step: str) -> None:
     del device, step
+
+
+def failure(device: str, exc: Exception) -> str:
+    """One line for a device's failure: a GovnetError says it already; anything else (a
+    bug, or a library error the adapter did not know) is named, its traceback logged."""
+    if isinstance(exc, GovnetError):
+        return str(exc)
+    log.debug("%s: unexpected error", device, exc_info=exc)
+    return f"{device}: unexpected error: {one_line(exc)} (--debug shows the traceback)"
 
 
 @dataclass
@@ -160,9 +169,9 @@ class Engine:
             self.progress(name, "reading running config")
             running = work.session.show(work.spec.dialect.show_running)
             work.plan = plan_device(work.spec, running)
-        except GovnetError as exc:
+        except Exception as exc:  # per-device failure is data: the others go on
             work.result = DeviceResult(
-                name, "failed", str(exc), seconds=time.monotonic() - work.started
+                name, "failed", failure(name, exc), seconds=time.monotonic() - work.started
             )
             self.progress(name, "failed")
 
@@ -276,8 +285,10 @@ class Engine:
             self.progress(name, f"pushing {len(work.plan.commands)} commands")
             work.session.configure(work.plan.commands)
             work.session.save()
-        except GovnetError as exc:
-            work.result = DeviceResult(name, "failed", str(exc), work.plan.commands, work.plan.diff)
+        except Exception as exc:  # per-device failure is data: the others go on
+            work.result = DeviceResult(
+                name, "failed", failure(name, exc), work.plan.commands, work.plan.diff
+            )
             self.progress(name, "push failed")
 
     def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
@@ -352,9 +363,9 @@ class Engine:
             result.message = f"{result.message}; {note}" if result.message else note
             if not same:
                 result.status = "failed"
-        except GovnetError as exc:
+        except Exception as exc:  # per-device failure is data: the others go on
             result.status = "failed"
-            result.message = f"{result.message}; RESTORE FAILED: {exc}"
+            result.message = f"{result.message}; RESTORE FAILED: {failure(name, exc)}"
         result.seconds = time.monotonic() - work.started
         work.result = result
         self.progress(name, result.status)

@@ -23,3 +23,14 @@ class HostKeyError(ProvisionError):
 
 class CommandRejected(ProvisionError):
     """The device rejected a configuration command."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line: its first non-empty line, or — for the bare
+    ``EOFError()`` paramiko raises when a peer hangs up — what happened and its type."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    if isinstance(exc, EOFError):
+        return f"connection closed by the peer ({type(exc).__name__})"
+    return type(exc).__name__

@@ -13,7 +13,7 @@ from pathlib import Path
 import paramiko
 
 from controller.io import atomic_write_text
-from controller.provision.errors import ConnectError, HostKeyError
+from controller.provision.errors import ConnectError, HostKeyError, one_line
 
 DEFAULT_KNOWN_HOSTS = Path(".govnet/known_hosts")
 _LOCK = threading.Lock()
@@ -70,6 +70,6 @@ def fetch_host_key(device: str, sock: socket.socket, timeout: float) -> paramiko
         transport.start_client(timeout=timeout)
         return transport.get_remote_server_key()
     except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise ConnectError(f"{device}: SSH handshake failed: {exc}") from exc
+        raise ConnectError(f"{device}: SSH handshake failed: {one_line(exc)}") from exc
     finally:
         transport.close()

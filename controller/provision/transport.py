@@ -31,6 +31,7 @@ from controller.provision.errors import (
     ConnectError,
     HostKeyError,
     ProvisionError,
+    one_line,
 )
 from controller.provision.hostkeys import HostKeyStore, fetch_host_key
 
@@ -78,7 +79,11 @@ class NetmikoSession:
             return str(self._conn.send_command(command, read_timeout=30))
         except (ReadTimeout, OSError, EOFError) as exc:
             raise ConnectError(
-                f"{self.target.name}: lost contact during {command!r}: {exc}"
+                f"{self.target.name}: lost contact during {command!r}: {one_line(exc)}"
+            ) from exc
+        except Exception as exc:  # anything else netmiko/paramiko raise: this device's failure
+            raise ProvisionError(
+                f"{self.target.name}: {command!r} failed: {one_line(exc)}"
             ) from exc
 
     def configure(self, commands: list[str]) -> str:
@@ -94,10 +99,16 @@ class NetmikoSession:
                 )
             )
         except ConfigInvalidException as exc:
-            raise CommandRejected(f"{self.target.name}: device rejected the change: {exc}") from exc
+            raise CommandRejected(
+                f"{self.target.name}: device rejected the change: {one_line(exc)}"
+            ) from exc
         except (ReadTimeout, OSError, EOFError) as exc:
             raise ConnectError(
-                f"{self.target.name}: lost contact while configuring: {exc}"
+                f"{self.target.name}: lost contact while configuring: {one_line(exc)}"
+            ) from exc
+        except Exception as exc:  # e.g. netmiko's ValueError when config mode is refused
+            raise ProvisionError(
+                f"{self.target.name}: configuring failed: {one_line(exc)}"
             ) from exc
 
     def save(self) -> str:
@@ -123,7 +134,7 @@ def connect(
         probe = open_socket(target.host, target.port, timeout)
     except OSError as exc:
         raise ConnectError(
-            f"{target.name}: cannot reach {target.host}:{target.port}: {exc}"
+            f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
         ) from exc
     key = fetch_host_key(target.name, probe, timeout)
     if not hostkeys.known(target.host, target.port) and trust_on_first_use:
@@ -134,7 +145,7 @@ def connect(
         sock = open_socket(target.host, target.port, timeout)
     except OSError as exc:
         raise ConnectError(
-            f"{target.name}: cannot reach {target.host}:{target.port}: {exc}"
+            f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
         ) from exc
     params: dict[str, Any] = {
         "device_type": target.device_type,
@@ -167,4 +178,6 @@ def connect(
     except paramiko.BadHostKeyException as exc:
         raise HostKeyError(f"{target.name}: SSH host key changed — refusing") from exc
     except (NetmikoTimeoutException, paramiko.SSHException, OSError, EOFError) as exc:
-        raise ConnectError(f"{target.name}: SSH failed: {str(exc).splitlines()[0]}") from exc
+        raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc
+    except Exception as exc:  # e.g. netmiko's ValueError when no prompt is found
+        raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc

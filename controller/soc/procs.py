@@ -1,8 +1,15 @@
 """Start a daemon, remember it in a pid file, and stop only that process.
 
-A pid file holds the PID *and* the process start time (``/proc/PID/stat`` field 22)
-and the command line, so a recycled PID is never mistaken for ours: ``stop`` signals a
-process only when all three still match. No pkill, no killall, no process names.
+A daemon is known by its PID, its start time (``/proc/PID/stat`` field 22, fixed at fork)
+and the program it runs (``/proc/PID/exe``, fixed at exec), recorded only once the exec is
+confirmed: ``subprocess.Popen`` returns after the child's close-on-exec error pipe closed,
+and ``start`` then waits (bounded) until ``/proc/PID/exe`` is the binary. A recycled PID
+has another start time, so it is never mistaken for ours; ``stop`` signals a process only
+when the identity still matches. No pkill, no killall, no process names.
+
+The command line is *not* part of the identity: right after exec the kernel shows an
+empty ``/proc/PID/cmdline`` until the new program's arguments are set up, so comparing it
+misjudged a healthy daemon as exited on a loaded machine.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +27,8 @@ from pathlib import Path
 from controller.io import atomic_write_text
 from controller.soc.errors import SocError
 
+EXEC_TIMEOUT = 10.0
+
 
 @dataclass(frozen=True)
 class ProcessRecord:
@@ -27,6 +37,7 @@ class ProcessRecord:
     start_ticks: int
     argv: tuple[str, ...]
     log: str
+    exe: str = ""  # /proc/PID/exe once the exec was confirmed ("" in old pid files)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "argv": list(self.argv)}, indent=2) + "\n"
@@ -46,20 +57,32 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
-def _cmdline(pid: int) -> tuple[str, ...] | None:
+def exe_of(pid: int) -> str | None:
+    """The program a process runs (``/proc/PID/exe``); None when it is gone."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        target = os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return None
-    return tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    return target.removesuffix(" (deleted)")  # the package was upgraded under it
+
+
+def expected_exe(argv0: str) -> str:
+    """What ``/proc/PID/exe`` shows once ``argv0`` was exec'd (PATH looked up, links resolved)."""
+    found = shutil.which(argv0) if os.sep not in argv0 else argv0
+    return os.path.realpath(found or argv0)
 
 
 def is_running(record: ProcessRecord) -> bool:
-    """True when the PID is alive (not a zombie) and is still the process we started."""
+    """True when the PID is alive (not a zombie) and is still the process we started:
+    same start time and, where recorded, same program."""
     fields = _stat_fields(record.pid)
-    if not fields or fields[0] in ("Z", "X"):
+    if not fields or fields[0] in ("Z", "X") or int(fields[19]) != record.start_ticks:
         return False
-    return int(fields[19]) == record.start_ticks and _cmdline(record.pid) == record.argv
+    if not record.exe:
+        return True
+    exe = exe_of(record.pid)
+    # unreadable exe (a kernel quirk, never ours to guess) counts as "still ours"
+    return exe is None or exe == record.exe
 
 
 def read_record(path: Path) -> ProcessRecord | None:
@@ -71,6 +94,7 @@ def read_record(path: Path) -> ProcessRecord | None:
             start_ticks=int(data["start_ticks"]),
             argv=tuple(str(a) for a in data["argv"]),
             log=str(data["log"]),
+            exe=str(data.get("exe", "")),
         )
     except FileNotFoundError:
         return None
@@ -78,14 +102,23 @@ def read_record(path: Path) -> ProcessRecord | None:
         raise SocError(f"{path}: unreadable pid file ({type(exc).__name__}); remove it") from exc
 
 
-def start(name: str, argv: list[str], pid_file: Path, log_file: Path, cwd: Path) -> ProcessRecord:
+def start(
+    name: str,
+    argv: list[str],
+    pid_file: Path,
+    log_file: Path,
+    cwd: Path,
+    exec_timeout: float = EXEC_TIMEOUT,
+) -> ProcessRecord:
     """Start ``argv`` in its own session (so a Ctrl-C of the caller does not reach it),
-    output to ``log_file``; write the pid file at once."""
+    output to ``log_file``; once the exec is confirmed, write the pid file. Whatever goes
+    wrong after the fork, the child is stopped again before the error is raised."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     if log_file.exists():
         log_file.replace(log_file.with_suffix(log_file.suffix + ".1"))
     with open(log_file, "wb") as log:
         try:
+            # Popen returns only after the exec succeeded (its error pipe is close-on-exec)
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -97,15 +130,47 @@ def start(name: str, argv: list[str], pid_file: Path, log_file: Path, cwd: Path)
             )
         except OSError as exc:
             raise SocError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from exc
-    ticks = None
-    for _ in range(100):  # /proc entry appears with the fork; bounded anyway
-        ticks = start_ticks(proc.pid)
-        if ticks is not None:
-            break
-        time.sleep(0.01)
-    record = ProcessRecord(name, proc.pid, ticks or 0, tuple(argv), str(log_file))
-    atomic_write_text(pid_file, record.to_json())
+    try:
+        record = _confirm(name, proc, argv, str(log_file), exec_timeout)
+        atomic_write_text(pid_file, record.to_json())
+    except BaseException:
+        _kill_child(proc)
+        pid_file.unlink(missing_ok=True)
+        raise
     return record
+
+
+def _confirm(
+    name: str, proc: subprocess.Popen[bytes], argv: list[str], log: str, timeout: float
+) -> ProcessRecord:
+    """The identity of a started child, once ``/proc/PID/exe`` is the program (bounded)."""
+    want = expected_exe(argv[0])
+    deadline = time.monotonic() + timeout
+    while True:
+        ticks = start_ticks(proc.pid)
+        exe = exe_of(proc.pid)
+        if ticks is not None and exe == want:
+            return ProcessRecord(name, proc.pid, ticks, tuple(argv), log, exe)
+        if proc.poll() is not None:
+            detail = log_tail(None, Path(log))
+            raise SocError(
+                f"{name} exited at start (status {proc.returncode})"
+                + (f": {detail}" if detail else "")
+            )
+        if time.monotonic() >= deadline:
+            raise SocError(f"{name}: {want} was not running after {timeout:.0f} s (exe {exe})")
+        time.sleep(0.01)
+
+
+def _kill_child(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a child we just started (TERM, then KILL), and reap it; bounded."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
 
 
 def _reap(pid: int) -> None:

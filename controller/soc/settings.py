@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.errors import UsageError
+from controller.resources import bundled
 
-REPO = Path(__file__).resolve().parents[2]
-RULES_DIR = REPO / "soc/rules"
-ALERTMANAGER_CONFIG = REPO / "soc/alertmanager.yml"
+RULES_DIR = bundled("soc", "rules")
+ALERTMANAGER_CONFIG = bundled("soc", "alertmanager.yml")
 LOOPBACK = "127.0.0.1"
 
 _HOSTNAME = re.compile(

@@ -300,7 +300,8 @@ class SocStack:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if not procs.is_running(record):
-                raise SocError(f"{component.name} exited at start: {procs.log_tail(record)}")
+                detail = procs.log_tail(record) or "no output (see its log)"
+                raise SocError(f"{component.name} exited at start: {detail}")
             if http_ok(component.url + component.ready_path):
                 return
             time.sleep(0.2)

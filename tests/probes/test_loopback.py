@@ -23,6 +23,7 @@ from probes.cycle import make_plan
 from probes.icmp import IcmpSettings, Pinger
 from probes.model import Reachability, SnmpResult, Target
 from probes.service import ProbeState, ServiceConfig, run_once
+from probes.sharding import Shard, owner
 from probes.snmp import SnmpPoller, SnmpSettings
 from probes.targets import build_targets
 from probes.traps import TrapStore
@@ -325,3 +326,28 @@ def _wait_for(url: str, needle: str, process: subprocess.Popen[str], timeout: fl
 
 def test_port_is_unprivileged_and_per_run() -> None:
     assert 1024 < PORT < 65536
+
+
+def test_an_snmp_only_shard_does_not_suppress_behind_other_shards_parents(
+    agents: AgentPool, tmp_path: Path
+) -> None:
+    # `govnet probe serve --icmp-count 0 --shard i/N`: the cores belong to another shard and
+    # are not probed here, so pr-1 (dual-homed to them) must not be "upstream down".
+    all_targets = build_targets(load_inventory(write_inventory(tmp_path, CPES)))
+    shard = next(
+        Shard(owner("pr-1", count), count)
+        for count in range(2, 9)
+        if owner("pr-1", count) not in (owner("core-1", count), owner("core-2", count))
+    )
+    plan = make_plan(all_targets, shard)
+    assert {"core-1", "core-2"} <= {t.name for t in plan.upstream}
+    state = ProbeState(plan, TrapStore())
+    cycle = run_once(
+        state,
+        resolve_all(plan.targets, ENV),
+        ServiceConfig(snmp=SnmpSettings(timeout=1.0, retries=1), icmp=None),
+    )
+    assert cycle.snmp["pr-1"].ok
+    assert cycle.reachability["pr-1"] is Reachability.UP
+    assert cycle.upstream_down["pr-1"] is False
+    assert not any(cycle.upstream_down.values())  # every agent answers: nothing suppressed

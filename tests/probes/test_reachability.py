@@ -67,3 +67,14 @@ def test_parents_not_probed_are_unknown_and_never_suppress() -> None:
     cpe = next(t for t in lab() if t.name == "cpe-120101")
     state, upstream = classify([cpe], {"cpe-120101": False})
     assert state["cpe-120101"] is DOWN and upstream["cpe-120101"] is False
+
+
+def test_parents_that_were_not_probed_count_as_up() -> None:
+    # An SNMP-only shard (--icmp-count 0) has answers for its own targets only; the
+    # upstream parents it shares with other shards were not probed: unknown, not down.
+    by_name = {t.name: t for t in lab()}
+    own = ["pr-kh17", "cpe-171001"]
+    state, upstream = classify(lab(), {name: True for name in own} | {"cpe-171002": False})
+    assert state["pr-kh17"] is UP and upstream["pr-kh17"] is False
+    assert set(by_name["pr-kh17"].parents) == {"core-1", "dr-1"}  # neither was probed
+    assert state["cpe-171002"] is DOWN and upstream["cpe-171002"] is False  # its own fault

@@ -288,3 +288,43 @@ def test_a_wrong_password_fails_that_device_only(
     assert results["pr-kh2"]["status"] == "failed"
     assert results["pr-kh2"]["message"] == "pr-kh2: authentication failed for user 'govnet'"
     assert {r["status"] for n, r in results.items() if n != "pr-kh2"} == {"unchanged"}
+
+
+def test_a_device_that_hangs_up_fails_alone_and_the_others_complete(
+    lab_network: object, state: Path
+) -> None:
+    # pr-kh2's SSH session meets a peer that hangs up after the banners (paramiko raises a
+    # bare EOFError()); its host key still comes from the real router
+    import dataclasses
+    import socket
+
+    from controller.cli.provisioning import reach
+    from controller.inventory import load_inventory
+    from controller.provision.engine import Engine
+    from controller.provision.plan import device_specs, select_devices
+    from tests.provision.sshpeers import HangsUpAfterBanner, running
+
+    inv = load_inventory(ROOT / "inventory/lab")
+    devices, notes = select_devices(inv, [], [], True)
+    where = reach(LAB_TOPOLOGY, None, 8, state, True)
+    specs = device_specs(inv, devices, where.lab, notes)
+    victim = str(next(d.mgmt for d in inv.devices if d.name == "pr-kh2"))
+    lab_socket = where.options.open_socket
+    opened: list[str] = []
+    with running(HangsUpAfterBanner()) as hangs_up:
+
+        def open_socket(host: str, port: int, timeout: float) -> socket.socket:
+            opened.append(host)
+            if host == victim and opened.count(host) == 2:  # the session, after the key
+                return socket.create_connection(("127.0.0.1", hangs_up.port), timeout=timeout)
+            return lab_socket(host, port, timeout)
+
+        options = dataclasses.replace(where.options, open_socket=open_socket)
+        results = {r.device: r for r in Engine(inv, specs, options).plan()}
+    assert hangs_up.connections == 1
+    assert results["pr-kh2"].status == "failed"
+    assert results["pr-kh2"].message == (
+        "pr-kh2: SSH failed: connection closed by the peer (EOFError)"
+    )
+    others = {name: r.status for name, r in results.items() if name != "pr-kh2"}
+    assert len(others) == len(specs) - 1 and set(others.values()) == {"unchanged"}

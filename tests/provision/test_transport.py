@@ -1,0 +1,60 @@
+"""The SSH adapter on loopback, with a real paramiko server: whatever way a device
+fails — also a bare ``EOFError()`` with no message — comes back as one clear line for
+that device (a ConnectError), never an IndexError that aborts the run."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from controller.provision.dialects import FRR
+from controller.provision.errors import ConnectError, one_line
+from controller.provision.hostkeys import HostKeyStore
+from controller.provision.transport import Target, connect
+from tests.provision.sshpeers import HangsUpAfterBanner, HostKeyServer, running
+
+
+def test_an_exception_without_a_message_is_named_by_its_type() -> None:
+    assert one_line(EOFError()) == "connection closed by the peer (EOFError)"
+    assert one_line(OSError("")) == "OSError"
+    assert one_line(ValueError("first\nsecond")) == "first"
+    assert one_line(TimeoutError("  \n  ")) == "TimeoutError"
+
+
+def test_a_device_that_hangs_up_after_the_banner_is_one_line(tmp_path: Path) -> None:
+    # the host key comes from a real SSH server; the session then meets a peer that hangs
+    # up after the banners, where paramiko raises EOFError() with an empty message
+    with running(HostKeyServer()) as keys, running(HangsUpAfterBanner()) as hangs_up:
+        ports = iter([keys.port, hangs_up.port])
+
+        def open_socket(host: str, port: int, timeout: float) -> socket.socket:
+            return socket.create_connection(("127.0.0.1", next(ports)), timeout=timeout)
+
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "x")
+        store = HostKeyStore(tmp_path / "known_hosts")
+        with pytest.raises(ConnectError) as caught:
+            connect(target, store, trust_on_first_use=True, open_socket=open_socket, timeout=5)
+    assert str(caught.value) == "pr-kh2: SSH failed: connection closed by the peer (EOFError)"
+    assert hangs_up.connections == 1  # the failure came from the session, not the key fetch
+
+
+def test_a_device_that_hangs_up_during_the_key_fetch_is_one_line(tmp_path: Path) -> None:
+    with running(HangsUpAfterBanner()) as hangs_up:
+
+        def open_socket(host: str, port: int, timeout: float) -> socket.socket:
+            return socket.create_connection(("127.0.0.1", hangs_up.port), timeout=timeout)
+
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "x")
+        with pytest.raises(ConnectError) as caught:
+            connect(
+                target,
+                HostKeyStore(tmp_path / "known_hosts"),
+                trust_on_first_use=True,
+                open_socket=open_socket,
+                timeout=5,
+            )
+    message = str(caught.value)
+    assert message.startswith("pr-kh2: SSH handshake failed: ") and "\n" not in message
+    assert not message.endswith(": ")

@@ -12,6 +12,7 @@ import typer
 
 from controller import __version__
 from controller.cli import (
+    change,
     config,
     hosting,
     inventory,
@@ -42,6 +43,7 @@ app.add_typer(playbook.app, name="playbook")
 app.add_typer(probe.app, name="probe")
 app.add_typer(hosting.app, name="hosting")
 app.add_typer(soc.app, name="soc")
+app.add_typer(change.app, name="change")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Changes to the network: their blast radius (pure) and, later, their records."""

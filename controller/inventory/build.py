@@ -40,7 +40,11 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "links": m.Link,
     "hosting": m.Hosting,
 }
-SINGLE_SECTIONS: dict[str, type[BaseModel]] = {"network": m.Network, "defaults": m.DeviceSettings}
+SINGLE_SECTIONS: dict[str, type[BaseModel]] = {
+    "network": m.Network,
+    "defaults": m.DeviceSettings,
+    "notifications": m.Notifications,
+}
 MAP_SECTIONS: dict[str, type[BaseModel]] = {"groups": m.DeviceSettings}
 NESTED_MAP_SECTIONS: dict[str, dict[str, type[BaseModel]]] = {
     "pools": {"ipv4": m.Ipv4Pool, "vlans": m.VlanRange, "asns": m.AsnRange},
@@ -160,6 +164,7 @@ def build_inventory(raw: LDict) -> tuple[Built, list[Problem]]:
         pools=m.Pools.model_construct(**values.get("pools", {})),
         credentials=m.Credentials.model_construct(**values.get("credentials", {})),
         hosting=values["hosting"],
+        notifications=values.get("notifications", m.Notifications()),
     )
     return Built(inventory, raw, origins, broken, failed), problems
 

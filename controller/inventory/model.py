@@ -433,6 +433,45 @@ class Credentials(Model):
 # --- the whole inventory ---------------------------------------------------------
 
 
+# --- notifications (Alertmanager receivers) ------------------------------------------
+
+# The receivers of soc/alertmanager.yml's routes: a team's alerts go to its receiver.
+Receiver = Literal["soc", "noc-critical", "security", "platform", "datacentre"]
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
+]
+WebhookUrl = Annotated[
+    str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+]
+
+
+class Smtp(Model):
+    """The mail relay Alertmanager sends through."""
+
+    smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]
+    sender: Email
+    username: Text | None = None
+    password: SecretRef | None = None
+    require_tls: bool = True
+
+
+class TeamReceiver(Model):
+    email: list[Email] = []
+    webhook: list[WebhookUrl] = []  # JSON, for chat or ticketing bridges
+    send_resolved: bool = True
+
+
+class Notifications(Model):
+    smtp: Smtp | None = None
+    receivers: dict[Receiver, TeamReceiver] = {}
+
+    @model_validator(mode="after")
+    def _mail_needs_a_relay(self) -> Notifications:
+        if self.smtp is None and any(r.email for r in self.receivers.values()):
+            raise ValueError("e-mail receivers need notifications.smtp (smarthost, sender)")
+        return self
+
+
 class Inventory(Model):
     """The whole national network, merged from every file of an inventory folder."""
 
@@ -448,6 +487,7 @@ class Inventory(Model):
     pools: Pools = Pools()
     credentials: Credentials = Credentials()
     hosting: list[Hosting] = []
+    notifications: Notifications = Notifications()
 
     def device(self, name: str) -> Device:
         for device in self.devices:

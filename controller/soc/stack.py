@@ -32,6 +32,7 @@ from controller.soc import procs
 from controller.soc.config import dump_json, dump_yaml, file_sd, probe_targets, prometheus_config
 from controller.soc.errors import SocError
 from controller.soc.info import inventory_textfile
+from controller.soc.notify import alertmanager_config
 from controller.soc.procs import ProcessRecord
 from controller.soc.settings import LOOPBACK, SocSettings, rule_files
 
@@ -212,6 +213,13 @@ class SocStack:
         if self._write(self.dir / "prometheus.yml", dump_yaml(config)):
             changed.add("prometheus")
         am_text = s.alertmanager_config.read_text(encoding="utf-8")
+        if self.inventory is not None and self.inventory.notifications.receivers:
+            templates = self.dir / "templates"
+            for source in sorted((s.alertmanager_config.parent / "templates").glob("*.tmpl")):
+                if self._write(templates / source.name, source.read_text(encoding="utf-8")):
+                    changed.add("alertmanager")
+            am_text = alertmanager_config(am_text, self.inventory.notifications, templates)
+        # 0600 (atomic_write_text): it may hold the SMTP relay's password
         if self._write(self.dir / "alertmanager.yml", am_text):
             changed.add("alertmanager")
         s.textfile_dir.mkdir(parents=True, exist_ok=True)

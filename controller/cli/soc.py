@@ -84,10 +84,21 @@ def up(
     alert_retention: Annotated[
         str, typer.Option(help="Keep silences and notification logs this long.")
     ] = "120h",
+    alertmanagers: Annotated[
+        int,
+        typer.Option(
+            help="Alertmanagers in a gossip cluster on 127.0.0.1 (web on --alertmanager-port"
+            " and the ports after it, gossip on 9094…); each alert group is notified once."
+        ),
+    ] = 1,
+    peer_timeout: Annotated[
+        str, typer.Option(help="How long a peer waits for the one before it to notify.")
+    ] = "15s",
     json_out: JsonOpt = False,
 ) -> None:
     """Start Prometheus, Alertmanager and the textfile exporter on 127.0.0.1 (or reload
-    them if they run and their configuration changed). Safe to run twice."""
+    them if they run and their configuration changed). Safe to run twice. With
+    --alertmanagers 2 or 3, Prometheus sends every alert to each of them."""
     if probes_file is not None and not probes_file.is_file():
         raise UsageError(f"--probes-file {probes_file}: no such file")
     settings = SocSettings(
@@ -103,6 +114,8 @@ def up(
         retention=retention,
         retention_size=retention_size,
         alert_retention=alert_retention,
+        alertmanagers=alertmanagers,
+        peer_timeout=peer_timeout,
     )
     inv = load_inventory(inventory_path(ctx, inventory))
     with output.err_console.status("soc up") as status:

@@ -68,7 +68,7 @@ def prometheus_config(settings: SocSettings, probes_sd: Path, rules_dir: Path) -
             "alertmanagers": [
                 {
                     "api_version": "v2",
-                    "static_configs": [{"targets": [f"{LOOPBACK}:{settings.alertmanager_port}"]}],
+                    "static_configs": [{"targets": [f"{LOOPBACK}:{p}" for p in settings.am_ports]}],
                 }
             ]
         },

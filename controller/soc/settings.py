@@ -80,6 +80,13 @@ class SocSettings:
     alert_retention: str = "120h"
     rules_dir: Path = RULES_DIR
     alertmanager_config: Path = ALERTMANAGER_CONFIG
+    # High availability: more Alertmanagers (web on the ports after alertmanager_port
+    # unless alertmanager_ports names them), in a gossip cluster on loopback so that each
+    # alert group is notified once; Prometheus sends every alert to all of them.
+    alertmanagers: int = 1
+    alertmanager_ports: tuple[int, ...] = ()  # default: alertmanager_port, +1, +2
+    cluster_ports: tuple[int, ...] = ()  # gossip; default: 9094, 9095, 9096
+    peer_timeout: str = "15s"  # how long a peer waits for the one before it to notify
 
     def __post_init__(self) -> None:
         for option, port in (
@@ -88,10 +95,24 @@ class SocSettings:
             ("--textfile-port", self.textfile_port),
         ):
             check_port(port, option)
-        ports = [self.prometheus_port, self.alertmanager_port, self.textfile_port]
+        if not 1 <= self.alertmanagers <= 5:
+            raise UsageError(f"--alertmanagers {self.alertmanagers}: choose 1 to 5")
+        for option, given in (
+            ("alertmanager ports", self.alertmanager_ports),
+            ("cluster ports", self.cluster_ports),
+        ):
+            if given and len(given) != self.alertmanagers:
+                raise UsageError(f"{option}: {len(given)} given for {self.alertmanagers} peers")
+            for port in given:
+                check_port(port, option)
+        if not _RETENTION.match(self.peer_timeout):
+            raise UsageError(f"--peer-timeout {self.peer_timeout!r}: a duration such as 15s")
+        ports = [self.prometheus_port, self.textfile_port, *self.am_ports]
+        ports += list(self.gossip_ports) if self.alertmanagers > 1 else []
         if len(set(ports)) != len(ports):
             raise UsageError(
-                "Prometheus, Alertmanager and the textfile exporter need three different ports"
+                "Prometheus, each Alertmanager (web and gossip) and the textfile exporter"
+                " need different ports"
             )
         for option, seconds in (
             ("--scrape-interval", self.scrape_interval),
@@ -128,7 +149,25 @@ class SocSettings:
 
     @property
     def alertmanager_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.alertmanager_port}"
+        return f"http://{LOOPBACK}:{self.am_ports[0]}"
+
+    @property
+    def am_ports(self) -> tuple[int, ...]:
+        """Each Alertmanager's web port (the first is ``alertmanager_port``)."""
+        if self.alertmanager_ports:
+            return self.alertmanager_ports
+        return tuple(self.alertmanager_port + i for i in range(self.alertmanagers))
+
+    @property
+    def gossip_ports(self) -> tuple[int, ...]:
+        return self.cluster_ports or tuple(9094 + i for i in range(self.alertmanagers))
+
+    @property
+    def alertmanager_names(self) -> tuple[str, ...]:
+        """Component names: ``alertmanager``, then ``alertmanager-2`` …"""
+        return tuple(
+            "alertmanager" if i == 0 else f"alertmanager-{i + 1}" for i in range(self.alertmanagers)
+        )
 
     @property
     def textfile_url(self) -> str:

@@ -38,7 +38,6 @@ from controller.soc.settings import LOOPBACK, SocSettings, rule_files
 
 READY_TIMEOUT = 30.0
 LOCK_TIMEOUT = 30.0
-ORDER = ("alertmanager", "textfile", "prometheus")
 Progress = Callable[[str], None]
 
 
@@ -149,15 +148,6 @@ class SocStack:
             f"--web.external-url=http://{LOOPBACK}:{s.prometheus_port}/",
             "--web.enable-lifecycle",
         ]
-        alertmanager = [
-            binaries.alertmanager,
-            f"--config.file={d / 'alertmanager.yml'}",
-            f"--storage.path={d / 'alertmanager-data'}",
-            f"--data.retention={s.alert_retention}",
-            f"--web.listen-address={LOOPBACK}:{s.alertmanager_port}",
-            f"--web.external-url=http://{LOOPBACK}:{s.alertmanager_port}/",
-            "--cluster.listen-address=",  # no gossip: nothing on 0.0.0.0:9094
-        ]
         textfile = [
             sys.executable,
             "-m",
@@ -170,15 +160,45 @@ class SocStack:
         for path in s.drift_files:
             textfile += ["--file", str(path.resolve())]
         by_name = {
-            "alertmanager": Component(
-                "alertmanager", alertmanager, s.alertmanager_port, "/-/ready", "/-/reload"
-            ),
+            name: Component(
+                name, self._alertmanager_argv(binaries, i), port, "/-/ready", "/-/reload"
+            )
+            for i, (name, port) in enumerate(zip(s.alertmanager_names, s.am_ports, strict=True))
+        }
+        by_name |= {
             "textfile": Component("textfile", textfile, s.textfile_port, "/healthz", None),
             "prometheus": Component(
                 "prometheus", prometheus, s.prometheus_port, "/-/ready", "/-/reload"
             ),
         }
-        return [by_name[name] for name in ORDER]
+        return [by_name[name] for name in self.names()]
+
+    def names(self) -> tuple[str, ...]:
+        """The components in start order: the Alertmanagers, the textfile exporter,
+        Prometheus (which sends to the Alertmanagers)."""
+        return (*self.settings.alertmanager_names, "textfile", "prometheus")
+
+    def _alertmanager_argv(self, binaries: Binaries, index: int) -> list[str]:
+        s, d = self.settings, self.dir.resolve()
+        name, port = s.alertmanager_names[index], s.am_ports[index]
+        data = "alertmanager-data" if index == 0 else f"{name}-data"
+        argv = [
+            binaries.alertmanager,
+            f"--config.file={d / 'alertmanager.yml'}",
+            f"--storage.path={d / data}",
+            f"--data.retention={s.alert_retention}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            f"--web.external-url=http://{LOOPBACK}:{port}/",
+        ]
+        if s.alertmanagers == 1:
+            return [*argv, "--cluster.listen-address="]  # no gossip: nothing on 0.0.0.0:9094
+        gossip = s.gossip_ports
+        argv += [
+            f"--cluster.listen-address={LOOPBACK}:{gossip[index]}",
+            f"--cluster.advertise-address={LOOPBACK}:{gossip[index]}",
+            f"--cluster.peer-timeout={s.peer_timeout}",
+        ]
+        return argv + [f"--cluster.peer={LOOPBACK}:{p}" for i, p in enumerate(gossip) if i != index]
 
     def _write(self, path: Path, text: str) -> bool:
         """Write if different; True when the content changed."""
@@ -335,6 +355,7 @@ class SocStack:
                 {
                     "prometheus_url": s.prometheus_url,
                     "alertmanager_url": s.alertmanager_url,
+                    "alertmanager_urls": [f"http://{LOOPBACK}:{p}" for p in s.am_ports],
                     "textfile_url": s.textfile_url,
                     "ports": {
                         "prometheus": s.prometheus_port,
@@ -351,7 +372,10 @@ class SocStack:
     def down(self) -> list[ComponentState]:
         with self.locked():
             results = []
-            for name in reversed(ORDER):
+            extra = sorted(
+                p.stem for p in self.dir.glob("alertmanager-*.pid") if p.stem not in self.names()
+            )
+            for name in [*reversed(self.names()), *extra]:
                 pid_file = self.pid_file(name)
                 record = procs.read_record(pid_file)
                 if record is None:
@@ -365,13 +389,17 @@ class SocStack:
             return results
 
     def status(self) -> list[ComponentState]:
+        s = self.settings
         ports = {
-            "alertmanager": (self.settings.alertmanager_port, "/-/ready"),
-            "textfile": (self.settings.textfile_port, "/healthz"),
-            "prometheus": (self.settings.prometheus_port, "/-/ready"),
+            name: (port, "/-/ready")
+            for name, port in zip(s.alertmanager_names, s.am_ports, strict=True)
+        }
+        ports |= {
+            "textfile": (s.textfile_port, "/healthz"),
+            "prometheus": (s.prometheus_port, "/-/ready"),
         }
         results = []
-        for name in ORDER:
+        for name in self.names():
             record = procs.read_record(self.pid_file(name))
             running = record is not None and procs.is_running(record)
             url = f"http://{LOOPBACK}:{ports[name][0]}"

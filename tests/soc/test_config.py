@@ -59,7 +59,7 @@ def test_a_bad_probes_file_line_is_located(tmp_path: Path, line: str, message: s
     ("overrides", "message"),
     [
         ({"prometheus_port": 80}, "between 1024 and 65535"),
-        ({"prometheus_port": 9093}, "three different ports"),
+        ({"prometheus_port": 9093}, "need different ports"),
         ({"scrape_interval": 0}, "1 to 300 seconds"),
         ({"retention": "forever"}, "a duration such as 15d"),
         ({"retention_size": "lots"}, "a size such as 2GB"),

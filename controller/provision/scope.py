@@ -35,6 +35,7 @@ import yaml
 
 from controller.errors import GovnetError
 from controller.inventory.model import Platform
+from controller.provision.store import mask_secrets
 from controller.provision.tree import Node
 from controller.render.templates import TEMPLATES
 
@@ -154,11 +155,13 @@ class FeatureCompliance:
         return not self.missing and not self.extra
 
     def as_dict(self) -> dict[str, object]:
+        """For output: every line with its secrets masked (an ``ip ospf
+        authentication-key`` added by hand is reported, its key never)."""
         return {
             "feature": self.feature,
             "compliant": self.compliant,
-            "missing": self.missing,
-            "extra": self.extra,
+            "missing": [[mask_secrets(line) for line in path] for path in self.missing],
+            "extra": [[mask_secrets(line) for line in path] for path in self.extra],
         }
 
 

@@ -118,3 +118,17 @@ def test_a_bare_ios_port_the_inventory_names_is_left_alone() -> None:
 def test_a_broken_scope_table_is_a_located_error(data: object, message: str) -> None:
     with pytest.raises(ScopeError, match=message):
         parse_scope("frr", data, "scope.yaml")
+
+
+def test_compliance_reports_a_hand_added_key_but_never_its_secret() -> None:
+    from controller.provision.scope import compliance
+
+    running = parse("interface eth1\n ip ospf authentication-key s3cr3t\n", FRR)
+    intended = parse("interface eth1\n", FRR)
+    scope = load_scope(Platform.FRR)
+    (interfaces,) = compliance(scope, scope.managed(running, intended), intended)
+    assert interfaces.extra == [["interface eth1", "ip ospf authentication-key s3cr3t"]]
+    assert "s3cr3t" not in str(interfaces.as_dict())
+    assert interfaces.as_dict()["extra"] == [
+        ["interface eth1", "ip ospf authentication-key <masked>"]
+    ]

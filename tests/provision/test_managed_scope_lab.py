@@ -94,6 +94,11 @@ def test_apply_reverts_in_scope_hand_changes_and_keeps_every_unmanaged_line(
     assert features["interfaces"]["missing"] == []
     assert {n for n, f in features.items() if not f["compliant"]} == {"interfaces"}
     assert {d for d, r in report.items() if not r["compliant"]} == {ROUTER}
+    table = govnet(
+        "config", "compliance", "-d", ROUTER, state=state, inventory=ROOT / "inventory/lab"
+    )
+    assert table.returncode == 3, table.stdout + table.stderr
+    assert "NOT" in table.stdout and "ip ospf cost 77" in table.stdout.replace("\n", "")
     prom = (tmp_path / "before.prom").read_text()
     assert f'govnet_config_compliant{{device="{ROUTER}",feature="interfaces"}} 0\n' in prom
     assert f'govnet_config_compliant{{device="{ROUTER}",feature="ospf"}} 1\n' in prom

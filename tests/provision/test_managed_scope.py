@@ -19,7 +19,7 @@ from controller.provision.tree import commands, parse, with_implicit
 from tests.conftest import ROOT
 
 RENDERED = sorted((ROOT / "tests/render/golden").rglob("*.conf")) + sorted(
-    (ROOT / "topologies/lab").glob("*/frr.conf")
+    (ROOT / "topologies").glob("*/*/frr.conf")
 )
 
 
@@ -27,7 +27,9 @@ def _platform(path: Path) -> Platform:
     return Platform.FRR if path.name == "frr.conf" else Platform(path.parent.name)
 
 
-@pytest.mark.parametrize("path", RENDERED, ids=[f"{p.parent.name}/{p.name}" for p in RENDERED])
+@pytest.mark.parametrize(
+    "path", RENDERED, ids=[f"{p.parent.parent.name}/{p.parent.name}/{p.name}" for p in RENDERED]
+)
 def test_every_rendered_top_level_line_belongs_to_a_feature(path: Path) -> None:
     platform = _platform(path)
     tree = parse(path.read_text(), DIALECTS[platform])

@@ -4,12 +4,15 @@
 
 Each ``tests/inventory/errors/<case>.yaml`` gets ``<case>.log``: the exact lines
 ``govnet inventory validate`` prints for it (run from the repository root); each
-device in GOLDEN_DEVICES gets its rendered configuration under tests/render/golden/.
+device in GOLDEN_DEVICES gets its rendered configuration under tests/render/golden/;
+each managed-scope case ``tests/provision/golden/<platform>/<device>.running.conf`` gets
+its expected plan (``.plan``) and per-feature compliance (``.compliance.json``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from controller.inventory import load_inventory, validate_inventory
@@ -35,6 +38,13 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(intent))
         print(f"{path}: {len(path.read_text().splitlines())} lines")
+    sys.path.insert(0, str(ROOT))  # the golden cases live with the tests
+    from tests.provision.golden_cases import cases
+
+    for golden in cases():
+        golden.plan_file.write_text(golden.plan_text())
+        golden.compliance_file.write_text(golden.compliance_text())
+        print(f"{golden.plan_file}: {len(golden.plan_file.read_text().splitlines())} commands")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ class Dialect:
     """Keywords set once per block: a new value replaces the old without a removal."""
     bare_negation: tuple[str, ...] = ()
     """Keywords removed without their argument (``no description``)."""
+    implicit: tuple[str, ...] = ()
+    """Lines the device applies but never shows (IOS never prints ``no shutdown``): in a
+    block that both sides have, one counts as present unless its negation is shown."""
 
 
 FRR = Dialect(
@@ -99,6 +102,7 @@ CISCO_IOS = Dialect(
         "snmp-server contact",
     ),
     bare_negation=("description",),
+    implicit=("no shutdown",),
 )
 
 HUAWEI_VRP = Dialect(
@@ -124,6 +128,7 @@ HUAWEI_VRP = Dialect(
         "snmp-agent sys-info contact",
     ),
     bare_negation=("description",),
+    implicit=("undo shutdown",),
 )
 
 DIALECTS: dict[Platform, Dialect] = {

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from controller.errors import UsageError
 from controller.inventory.model import NETMIKO_DEVICE_TYPE, Device, Inventory, Link, Platform
 from controller.provision.dialects import DIALECTS, Dialect
-from controller.provision.tree import commands, parse, unified_diff
+from controller.provision.scope import FeatureCompliance, Scope, compliance, load_scope
+from controller.provision.tree import Node, commands, parse, unified_diff, with_implicit
 from controller.render.intent import ROUTER_ROLES, build_intents
 from controller.render.templates import render
 from controller.topology.render import render_topology
@@ -28,6 +29,18 @@ class DeviceSpec:
     dialect: Dialect
     intended: str
 
+    @property
+    def scope(self) -> Scope:
+        """What govnet owns on this device (its platform's ``scope.yaml``)."""
+        return load_scope(self.platform)
+
+    def managed(self, running: str) -> tuple[Node, Node]:
+        """The managed part of ``running`` and the intended tree."""
+        wanted = parse(self.intended, self.dialect)
+        current = parse(running, self.dialect)
+        managed = self.scope.managed(current, wanted, self.device.interfaces)
+        return with_implicit(managed, wanted, self.dialect), wanted
+
 
 @dataclass
 class DevicePlan:
@@ -42,15 +55,21 @@ class DevicePlan:
 
 
 def plan_device(spec: DeviceSpec, running: str) -> DevicePlan:
-    """The commands that make ``running`` what the inventory says, and the diff."""
-    current = parse(running, spec.dialect)
-    wanted = parse(spec.intended, spec.dialect)
+    """The commands that make the managed part of ``running`` what the inventory says,
+    and its diff; lines outside the platform's managed scope are never touched."""
+    current, wanted = spec.managed(running)
     return DevicePlan(
         spec.device.name,
         commands(current, wanted, spec.dialect),
         unified_diff(current, wanted, spec.device.name),
         running,
     )
+
+
+def device_compliance(spec: DeviceSpec, running: str) -> list[FeatureCompliance]:
+    """Per feature of the device's managed scope: compliant, or what is missing/extra."""
+    current, wanted = spec.managed(running)
+    return compliance(spec.scope, current, wanted)
 
 
 def link_index(inv: Inventory) -> dict[str, Link]:

@@ -72,6 +72,29 @@ def unified_diff(running: Node, intended: Node, device: str) -> str:
     )
 
 
+def with_implicit(running: Node, intended: Node, dialect: Dialect) -> Node:
+    """``running`` with the dialect's implicit lines (``no shutdown``) filled in where
+    ``intended`` has them inside a block the device has and does not show their
+    negation (``shutdown``), so a line the device never prints is not a change."""
+    if not dialect.implicit:
+        return running
+
+    def fill(have: Node, want: Node) -> Node:
+        children = []
+        for child in have.children:
+            other = want.child(child.line)
+            children.append(fill(child, other) if other is not None else child)
+        if have is not running:
+            lines = {c.line for c in have.children}
+            for line in dialect.implicit:
+                shown = line in lines or _negate(line, dialect) in lines
+                if want.child(line) is not None and not shown:
+                    children.append(Node(line))
+        return Node(have.line, children)
+
+    return fill(running, intended)
+
+
 def _negate(line: str, dialect: Dialect) -> str:
     prefix = f"{dialect.negate} "
     if line.startswith(prefix):
@@ -142,12 +165,16 @@ def _additions(node: Node, dialect: Dialect) -> list[str]:
 
 
 def _block_changes(running: Node, intended: Node, dialect: Dialect) -> list[str]:
-    out: list[str] = []
-    for child in running.children:
-        if intended.child(child.line) is None and not _replaced(child.line, intended, dialect):
-            out.append(_negate(child.line, dialect))
+    out = [
+        _negate(child.line, dialect)
+        for child in running.children
+        if intended.child(child.line) is None and not _replaced(child.line, intended, dialect)
+    ]
+    removals = set(out)
     for child in intended.children:
         current = running.child(child.line)
+        if current is None and child.line in removals:
+            continue  # removing `shutdown` is `no shutdown`: said once
         if current is None:
             out.append(child.line)
             if child.children:

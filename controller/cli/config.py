@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from controller import masking
 from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
     LabOpt,
     NetnsOpt,
+    ProductionOpt,
     Selection,
     StateOpt,
     TofuOpt,
@@ -39,6 +41,7 @@ def drift(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
@@ -66,6 +69,7 @@ def drift(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     results, _ = run_engine(selection, Engine.plan, json_out)
     for r in results:
@@ -83,7 +87,7 @@ def drift(
         ]
         atomic_write_text(prom_file, "\n".join(lines) + "\n")
     if json_out:
-        output.print_json([r.as_dict() for r in results])
+        output.print_json(masking.mask_data([r.as_dict() for r in results]))
     else:
         if show_diff:
             print_diffs([r for r in results if r.status == "drift"])
@@ -102,13 +106,15 @@ def backup(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Store each device's running config, timestamped, under <state-dir>/backups/<device>/
-    (secrets masked). All routers by default."""
+    (secrets masked), and the restorable copy under <state-dir>/restore/<device>/ (mode
+    0600, directory 0700: the only place secrets are written). All routers by default."""
     selection = Selection(
         inventory_path(ctx, inventory),
         [],
@@ -119,6 +125,7 @@ def backup(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     saved, _ = run_engine(selection, Engine.read_running, json_out)
     store = BackupStore(state_dir / "backups")
@@ -129,6 +136,7 @@ def backup(
             rows.append({"device": name, "ok": True, "path": str(path)})
         else:
             rows.append({"device": name, "ok": False, "error": str(text_or_error)})
+    rows = masking.mask_data(rows)
     if json_out:
         output.print_json(rows)
     else:

@@ -36,8 +36,8 @@ class Destination:
 def is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return address == "localhost"
+    except ValueError:  # a name: it could resolve anywhere
+        return False
 
 
 def destinations(devices: Iterable[Device]) -> list[Destination]:

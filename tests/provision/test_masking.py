@@ -237,3 +237,16 @@ def test_the_logging_filter_masks_messages_and_their_arguments() -> None:
     out = stream.getvalue()
     assert "logged-s3cret" not in out and "$9$hash" not in out
     assert out.count(MASK) == 2
+
+
+def test_every_json_output_and_error_line_masks_known_secret_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from controller.cli import output
+
+    masking.register("printed-s3cret")
+    output.print_json({"message": "tried printed-s3cret", "note": "password stays"})
+    output.error("login with printed-s3cret refused")
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"message": f"tried {MASK}", "note": "password stays"}
+    assert "printed-s3cret" not in captured.err and MASK in captured.err

@@ -44,10 +44,13 @@ class Rule:
     platform: str
     name: str
     pattern: re.Pattern[str]
+    needles: tuple[str, ...]
+    """Lower-case words one of which a text must hold for the pattern to match (a fast
+    pre-check: most text holds no secret)."""
 
 
-def _rule(platform: str, name: str, pattern: str) -> Rule:
-    return Rule(platform, name, re.compile(pattern, re.IGNORECASE))
+def _rule(platform: str, name: str, pattern: str, *needles: str) -> Rule:
+    return Rule(platform, name, re.compile(pattern, re.IGNORECASE), needles or (name,))
 
 
 _TYPE = r"(?:[0-9]\s+)?"
@@ -72,19 +75,28 @@ RULES: tuple[Rule, ...] = (
     _rule("frr", "key-string", rf"\bkey-string\s+{_TYPE}{_V}"),
     # Cisco IOS: secrets and type-7 keys, SNMP communities and v3 users, IKE keys
     _rule("cisco_ios", "secret", rf"\bsecret\s+{_TYPE}{_V}"),
-    _rule("cisco_ios", "key 7", rf"\bkey\s+7\s+{_V}"),
+    _rule("cisco_ios", "key 7", rf"\bkey\s+7\s+{_V}", "key"),
     _rule(
         "cisco_ios",
         "server key",
         rf"\b(?:tacacs-server|radius-server|server-private|isakmp)\b.*?\bkey\s+{_TYPE}{_V}",
+        "key",
     ),
     _rule("cisco_ios", "pre-shared-key", rf"\bpre-shared-key\s+(?:local\s+|remote\s+)?{_TYPE}{_V}"),
-    _rule("cisco_ios", "snmp community", rf"\bsnmp-server\s+community\s+{_TYPE}{_V}"),
-    _rule("cisco_ios", "snmp auth", rf"\bsnmp-server\s+user\b.*?\bauth\s+(?:md5|sha\S*)\s+{_V}"),
+    _rule(
+        "cisco_ios", "snmp community", rf"\bsnmp-server\s+community\s+{_TYPE}{_V}", "snmp-server"
+    ),
+    _rule(
+        "cisco_ios",
+        "snmp auth",
+        rf"\bsnmp-server\s+user\b.*?\bauth\s+(?:md5|sha\S*)\s+{_V}",
+        "snmp-server",
+    ),
     _rule(
         "cisco_ios",
         "snmp priv",
         rf"\bsnmp-server\s+user\b.*?\bpriv\s+(?:des|3des|aes)(?:\s+\d+)?\s+{_V}",
+        "snmp-server",
     ),
     # Huawei VRP: cipher / irreversible-cipher / simple secrets, plain communities
     _rule("huawei_vrp", "cipher", rf"\b(?:irreversible-)?cipher\s+{_V}"),
@@ -92,19 +104,24 @@ RULES: tuple[Rule, ...] = (
         "huawei_vrp",
         "simple",
         rf"\b(?:password|authentication-mode\s+\S+(?:\s+\d+)?)\s+(?:simple|plain)\s+{_V}",
+        "simple",
+        "plain",
     ),
     _rule(
         "huawei_vrp",
         "snmp-agent community",
         rf"\bsnmp-agent\s+community\s+(?:read|write)\s+(?!cipher\b){_V}",
+        "snmp-agent",
     ),
 )
 
 
 def mask_patterns(text: str) -> str:
     """``text`` with every secret a configuration pattern finds replaced by ``<masked>``."""
+    lower = text.lower()
     for rule in RULES:
-        text = rule.pattern.sub(_masked_match, text)
+        if any(needle in lower for needle in rule.needles):
+            text = rule.pattern.sub(_masked_match, text)
     return text
 
 

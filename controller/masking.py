@@ -53,8 +53,9 @@ def _rule(platform: str, name: str, pattern: str, *needles: str) -> Rule:
     return Rule(platform, name, re.compile(pattern, re.IGNORECASE), needles or (name,))
 
 
-_TYPE = r"(?:[0-9]\s+)?"
-"""An optional encryption type digit before a key (``0``, ``5``, ``7``, ``8``, ``9``)."""
+_TYPE = r"(?:[0-9][ \t]+)?"
+"""An optional encryption type digit before a key (``0``, ``5``, ``7``, ``8``, ``9``).
+Patterns separate words with spaces or tabs only (never newlines): a match stays on its line."""
 _V = r"(?P<v>[^\s\"',]+)"
 """The secret itself: a token (stops at quotes and commas, which JSON and prose add)."""
 
@@ -63,54 +64,63 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "frr",
         "password",
-        rf"\bpassword\s+(?!(?:irreversible-)?cipher\b|simple\b|level\b)"
-        rf"(?:(?:clear|md5|hmac-md5)\s+)?{_TYPE}{_V}",
+        rf"\bpassword[ \t]+(?!(?:irreversible-)?cipher\b|simple\b|level\b)"
+        rf"(?:(?:clear|md5|hmac-md5)[ \t]+)?{_TYPE}{_V}",
     ),
-    _rule("frr", "message-digest-key", rf"\bmessage-digest-key\s+\d+\s+md5\s+{_TYPE}{_V}"),
+    _rule("frr", "message-digest-key", rf"\bmessage-digest-key[ \t]+\d+[ \t]+md5[ \t]+{_TYPE}{_V}"),
     _rule(
         "frr",
         "authentication-key",
-        rf"\bauthentication-key\s+(?:\d+\s+(?:md5|sha\S*|hmac-sha\S*|cmac-aes\S*)\s+)?{_TYPE}{_V}",
+        rf"\bauthentication-key[ \t]+"
+        rf"(?:\d+[ \t]+(?:md5|sha\S*|hmac-sha\S*|cmac-aes\S*)[ \t]+)?{_TYPE}{_V}",
     ),
-    _rule("frr", "key-string", rf"\bkey-string\s+{_TYPE}{_V}"),
+    _rule("frr", "key-string", rf"\bkey-string[ \t]+{_TYPE}{_V}"),
     # Cisco IOS: secrets and type-7 keys, SNMP communities and v3 users, IKE keys
-    _rule("cisco_ios", "secret", rf"\bsecret\s+{_TYPE}{_V}"),
-    _rule("cisco_ios", "key 7", rf"\bkey\s+7\s+{_V}", "key"),
+    _rule("cisco_ios", "secret", rf"\bsecret[ \t]+{_TYPE}{_V}"),
+    _rule("cisco_ios", "key 7", rf"\bkey[ \t]+7[ \t]+{_V}", "key"),
     _rule(
         "cisco_ios",
         "server key",
-        rf"\b(?:tacacs-server|radius-server|server-private|isakmp)\b.*?\bkey\s+{_TYPE}{_V}",
+        rf"\b(?:tacacs-server|radius-server|server-private|isakmp)\b.*?\bkey[ \t]+{_TYPE}{_V}",
         "key",
     ),
-    _rule("cisco_ios", "pre-shared-key", rf"\bpre-shared-key\s+(?:local\s+|remote\s+)?{_TYPE}{_V}"),
     _rule(
-        "cisco_ios", "snmp community", rf"\bsnmp-server\s+community\s+{_TYPE}{_V}", "snmp-server"
+        "cisco_ios",
+        "pre-shared-key",
+        rf"\bpre-shared-key[ \t]+(?:local[ \t]+|remote[ \t]+)?{_TYPE}{_V}",
+    ),
+    _rule(
+        "cisco_ios",
+        "snmp community",
+        rf"\bsnmp-server[ \t]+community[ \t]+{_TYPE}{_V}",
+        "snmp-server",
     ),
     _rule(
         "cisco_ios",
         "snmp auth",
-        rf"\bsnmp-server\s+user\b.*?\bauth\s+(?:md5|sha\S*)\s+{_V}",
+        rf"\bsnmp-server[ \t]+user\b.*?\bauth[ \t]+(?:md5|sha\S*)[ \t]+{_V}",
         "snmp-server",
     ),
     _rule(
         "cisco_ios",
         "snmp priv",
-        rf"\bsnmp-server\s+user\b.*?\bpriv\s+(?:des|3des|aes)(?:\s+\d+)?\s+{_V}",
+        rf"\bsnmp-server[ \t]+user\b.*?\bpriv[ \t]+(?:des|3des|aes)(?:[ \t]+\d+)?[ \t]+{_V}",
         "snmp-server",
     ),
     # Huawei VRP: cipher / irreversible-cipher / simple secrets, plain communities
-    _rule("huawei_vrp", "cipher", rf"\b(?:irreversible-)?cipher\s+{_V}"),
+    _rule("huawei_vrp", "cipher", rf"\b(?:irreversible-)?cipher[ \t]+{_V}"),
     _rule(
         "huawei_vrp",
         "simple",
-        rf"\b(?:password|authentication-mode\s+\S+(?:\s+\d+)?)\s+(?:simple|plain)\s+{_V}",
+        rf"\b(?:password|authentication-mode[ \t]+\S+(?:[ \t]+\d+)?)"
+        rf"[ \t]+(?:simple|plain)[ \t]+{_V}",
         "simple",
         "plain",
     ),
     _rule(
         "huawei_vrp",
         "snmp-agent community",
-        rf"\bsnmp-agent\s+community\s+(?:read|write)\s+(?!cipher\b){_V}",
+        rf"\bsnmp-agent[ \t]+community[ \t]+(?:read|write)[ \t]+(?!cipher\b){_V}",
         "snmp-agent",
     ),
 )

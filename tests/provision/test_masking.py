@@ -250,3 +250,8 @@ def test_every_json_output_and_error_line_masks_known_secret_values(
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"message": f"tried {MASK}", "note": "password stays"}
     assert "printed-s3cret" not in captured.err and MASK in captured.err
+
+
+def test_a_pattern_never_reaches_into_the_next_line() -> None:
+    text = "no password\nhostname r1\nsnmp-server community\n description x\n"
+    assert mask_patterns(text) == text

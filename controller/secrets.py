@@ -2,6 +2,8 @@
 
 The inventory holds references only. A client resolves them at the edge, just before
 use. Errors name the reference and the inventory field it came from — never the value.
+Every value resolved is registered with :mod:`controller.masking`, so it is masked in
+every output of the process from then on.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from controller import masking
 from controller.errors import SecretError
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
@@ -32,6 +35,12 @@ def resolve_secret(reference: str, field: str, env: Mapping[str, str] | None = N
     ``env:NAME`` reads the environment (or ``env``); ``file:PATH`` reads a file and drops
     one trailing newline. An unset variable, an unreadable or empty file is an error.
     """
+    value = _resolve(reference, field, env)
+    masking.register(value)
+    return value
+
+
+def _resolve(reference: str, field: str, env: Mapping[str, str] | None) -> str:
     kind, sep, rest = reference.partition(":")
     if not sep or not rest:
         raise SecretReferenceError(field, reference, "a reference is env:NAME or file:PATH")

@@ -14,6 +14,8 @@ from controller.ansible.playbooks import Playbook
 from controller.ansible.runner import RunSpec
 from controller.errors import UsageError
 from controller.inventory.model import Device, Inventory, Platform
+from controller.masking import register_inventory
+from controller.netguard import check_reach, destinations, production_declared
 from controller.provision.plan import select_devices
 
 SHELL_PLATFORMS = frozenset({Platform.FRR, Platform.LINUX})
@@ -27,11 +29,26 @@ class Scope:
 
 
 def select_hosts(
-    inv: Inventory, names: list[str], everything: bool, lab: LabTarget | None
+    inv: Inventory,
+    names: list[str],
+    everything: bool,
+    lab: LabTarget | None,
+    *,
+    production: bool = False,
 ) -> Scope:
     """The routers to run on. Unknown names are an error; devices a playbook cannot reach
-    with a shell login (not in the lab, or a vendor CLI platform) are left out with a note."""
+    with a shell login (not in the lab, or a vendor CLI platform) are left out with a note.
+
+    Outside a lab, the selected routers must be loopback or the operator must have said
+    ``production`` (:func:`controller.netguard.check_reach`) — checked first, before
+    anything else could open a connection."""
     devices, notes = select_devices(inv, [], names, everything)
+    check_reach(
+        destinations(devices),
+        namespace=lab.mgmt_netns if lab is not None else None,
+        production=production_declared(inv, production),
+    )
+    register_inventory(inv)
     if lab is not None:
         absent = [d.name for d in devices if d.name not in lab.frr_instances]
         devices = [d for d in devices if d.name in lab.frr_instances]

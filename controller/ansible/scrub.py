@@ -11,7 +11,8 @@ import json
 import re
 from pathlib import Path
 
-MASK = "<masked>"
+from controller.masking import MASK
+
 SECRET_NAME = re.compile(r"pass|secret|token|key|auth|priv|community|credential", re.IGNORECASE)
 
 

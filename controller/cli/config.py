@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
+from controller import masking
 from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
     LabOpt,
     NetnsOpt,
+    ProductionOpt,
     Selection,
     StateOpt,
     TofuOpt,
@@ -44,6 +46,7 @@ def drift(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
@@ -71,6 +74,7 @@ def drift(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     results, _ = run_engine(selection, Engine.plan, json_out)
     for r in results:
@@ -88,7 +92,7 @@ def drift(
         ]
         atomic_write_text(prom_file, "\n".join(lines) + "\n")
     if json_out:
-        output.print_json([r.as_dict() for r in results])
+        output.print_json(masking.mask_data([r.as_dict() for r in results]))
     else:
         if show_diff:
             print_diffs([r for r in results if r.status == "drift"])
@@ -107,13 +111,15 @@ def backup(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Store each device's running config, timestamped, under <state-dir>/backups/<device>/
-    (secrets masked). All routers by default."""
+    (secrets masked), and the restorable copy under <state-dir>/restore/<device>/ (mode
+    0600, directory 0700: the only place secrets are written). All routers by default."""
     selection = Selection(
         inventory_path(ctx, inventory),
         [],
@@ -124,6 +130,7 @@ def backup(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     saved, _ = run_engine(selection, Engine.read_running, json_out)
     store = BackupStore(state_dir / "backups")
@@ -134,6 +141,7 @@ def backup(
             rows.append({"device": name, "ok": True, "path": str(path)})
         else:
             rows.append({"device": name, "ok": False, "error": str(text_or_error)})
+    rows = masking.mask_data(rows)
     if json_out:
         output.print_json(rows)
     else:
@@ -177,6 +185,7 @@ def compliance(
             "text format (for the exporter's textfile directory)."
         ),
     ] = None,
+    production: ProductionOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Per device and feature of govnet's managed scope (interfaces, ospf, bgp, snmp, …):
@@ -195,6 +204,7 @@ def compliance(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     (running, specs), _ = run_engine(selection, _running_and_specs, json_out)
     reports: list[dict[str, object]] = []

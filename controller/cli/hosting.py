@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from controller.cli import output
-from controller.cli.provisioning import LabOpt, StateOpt, TofuOpt, lab_name
+from controller.cli.provisioning import LabOpt, ProductionOpt, StateOpt, TofuOpt, lab_name
 from controller.cli.state import JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.hosting import capacity as cap
@@ -224,6 +224,7 @@ def _target(
     check: bool,
     tofu: bool,
     ports: list[int] | None,
+    production: bool = False,
 ) -> provision.Target:
     target_lab = None
     if lab is not None:
@@ -239,6 +240,7 @@ def _target(
         check=check,
         trust_on_first_use=tofu,
         tcp_ports=tuple(sorted(set(ports))) if ports else provision.DEFAULT_TCP_PORTS,
+        production=production,
     )
 
 
@@ -248,6 +250,7 @@ def provision_(
     ident: IdArg,
     lab: LabOpt = None,
     lab_dir: LabDirOpt = None,
+    production: ProductionOpt = False,
     check: CheckOpt = False,
     allow_tcp: PortOpt = None,
     inventory: InventoryOpt = None,
@@ -264,7 +267,7 @@ def provision_(
     from controller.hosting.workflow import gateways, provision_request
 
     svc = _service(ctx, inventory, state_dir)
-    target = _target(lab, lab_dir, state_dir, check, trust_on_first_use, allow_tcp)
+    target = _target(lab, lab_dir, state_dir, check, trust_on_first_use, allow_tcp, production)
     with host_progress(gateways(svc, ident), not json_out) as progress:
         outcome = provision_request(svc, ident, operator(), target, progress)
     _print_outcome(outcome, json_out)
@@ -277,6 +280,7 @@ def decommission(
     reason: ReasonOpt = "",
     lab: LabOpt = None,
     lab_dir: LabDirOpt = None,
+    production: ProductionOpt = False,
     check: CheckOpt = False,
     skip_network: Annotated[
         bool,
@@ -296,7 +300,7 @@ def decommission(
     from controller.hosting.workflow import decommission_request, gateways
 
     svc = _service(ctx, inventory, state_dir)
-    target = _target(lab, lab_dir, state_dir, check, trust_on_first_use, None)
+    target = _target(lab, lab_dir, state_dir, check, trust_on_first_use, None, production)
     with host_progress(gateways(svc, ident), not json_out) as progress:
         outcome = decommission_request(
             svc,

@@ -17,6 +17,7 @@ from controller.cli.provisioning import (
     DevicesOpt,
     LabOpt,
     NetnsOpt,
+    ProductionOpt,
     Selection,
     StateOpt,
     TofuOpt,
@@ -74,6 +75,7 @@ def plan(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
@@ -90,6 +92,7 @@ def plan(
         workers,
         state_dir,
         trust_on_first_use,
+        production=production,
     )
     results, notes = run_engine(selection, Engine.plan, json_out)
     if not json_out:
@@ -111,6 +114,7 @@ def apply(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     confirm_timeout: Annotated[
         float,
@@ -141,6 +145,7 @@ def apply(
         state_dir,
         trust_on_first_use,
         confirm_timeout,
+        production=production,
     )
     results, notes = run_engine(selection, Engine.apply, json_out)
     report("apply", results, notes, json_out)

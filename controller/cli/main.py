@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from controller import __version__
+from controller import __version__, masking
 from controller.cli import (
     change,
     config,
@@ -77,6 +77,7 @@ def main(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    masking.install_log_filter()  # secrets never reach a log line
 
 
 def run() -> None:

@@ -11,13 +11,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from controller import masking
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
 def print_json(data: Any) -> None:
-    """Machine-readable output: plain JSON on stdout, nothing else."""
-    print(json.dumps(data, indent=2, sort_keys=False, default=str))
+    """Machine-readable output: plain JSON on stdout, nothing else; every secret value
+    known to the process masked (commands that print configurations also mask patterns)."""
+    plain = json.loads(json.dumps(data, default=str))
+    print(json.dumps(masking.mask_data(plain, patterns=False), indent=2, sort_keys=False))
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
@@ -33,7 +37,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 def error(message: str) -> None:
     """One red line on stderr (the message is shown as is, never as markup)."""
     sys.stdout.flush()
-    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    shown = masking.mask_values(message)
+    err_console.print(Text.assemble(("error: ", "bold red"), shown), soft_wrap=True)
 
 
 def problem_lines(problems: Sequence[object], limit: int | None = None) -> list[str]:

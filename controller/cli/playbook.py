@@ -18,6 +18,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from controller import masking
 from controller.ansible import find_playbook, list_playbooks, run_playbook
 from controller.ansible.events import TaskEvent
 from controller.ansible.plan import run_spec, select_hosts
@@ -27,6 +28,7 @@ from controller.cli.provisioning import (
     AllOpt,
     DevicesOpt,
     LabOpt,
+    ProductionOpt,
     StateOpt,
     TofuOpt,
     lab_name,
@@ -85,6 +87,7 @@ def run(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     lab_dir: LabDirOpt = None,
+    production: ProductionOpt = False,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
     forks: ForksOpt = 10,
@@ -105,7 +108,7 @@ def run(
 
         lab_name(lab)  # the topology's ${VAR:=default}s resolve env: references
         target = lab_target(lab, lab_dir)
-    scope = select_hosts(inv, device or [], all_, target)
+    scope = select_hosts(inv, device or [], all_, target, production=production)
     spec = run_spec(
         inv,
         book,
@@ -119,7 +122,7 @@ def run(
     with host_progress(spec.hosts, not json_out) as progress:
         result = run_playbook(spec, progress)
     if json_out:
-        output.print_json({**result.as_dict(), "notes": scope.notes})
+        output.print_json(masking.mask_data({**result.as_dict(), "notes": scope.notes}))
     else:
         print_run(result)
         for note in scope.notes:
@@ -176,7 +179,9 @@ def print_run(run: PlaybookRun) -> None:
     for host in run.hosts:
         for diff in host.diffs:
             output.console.print(
-                Syntax(diff, "diff", theme="ansi_dark", background_color="default")
+                Syntax(
+                    masking.mask_text(diff), "diff", theme="ansi_dark", background_color="default"
+                )
             )
     mode = "check" if run.check else "run"
     table = Table(title=f"{run.playbook} ({mode})", title_justify="left", header_style="bold")
@@ -186,7 +191,7 @@ def print_run(run: PlaybookRun) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("detail", overflow="fold")
     for h in run.hosts:
-        detail = "; ".join(h.messages) if h.bad else "; ".join(h.changes)
+        detail = masking.mask_text("; ".join(h.messages) if h.bad else "; ".join(h.changes))
         table.add_row(
             h.host,
             Text(h.status, style=STATUS_STYLE.get(h.status, "")),
@@ -198,7 +203,7 @@ def print_run(run: PlaybookRun) -> None:
         )
     output.console.print(table)
     for error in run.errors:
-        output.err_console.print(Text(error, style="red"))
+        output.err_console.print(Text(masking.mask_text(error), style="red"))
     changed = sum(1 for h in run.hosts if h.changed)
     bad = sum(1 for h in run.hosts if h.bad)
     verb = "would change" if run.check else "changed"

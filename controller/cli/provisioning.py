@@ -14,9 +14,11 @@ from typing import Annotated, TypeVar
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from controller import masking
 from controller.cli import output
 from controller.errors import UsageError
 from controller.inventory import load_inventory
+from controller.netguard import check_reach, destinations, production_declared
 from controller.provision.engine import DeviceResult, Engine, Options, no_progress
 from controller.provision.engine import Progress as ProgressFn
 from controller.provision.plan import device_specs, select_devices
@@ -57,6 +59,15 @@ DevicesOpt = Annotated[
     list[str] | None, typer.Option("--device", "-d", help="A device (repeatable).")
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every router in the inventory.")]
+ProductionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--production",
+        help="This is the real network: reach its (non-loopback) addresses from this "
+        "machine's namespace (also: network.production: true in the inventory). Without it "
+        "and without --lab, govnet refuses before opening any connection.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ def lab_nodes(topology: Path) -> tuple[str, frozenset[str]]:
     loaded = load_topology(topology)
     for var, value in _DEFAULTED.findall(topology.read_text(encoding="utf-8")):
         os.environ.setdefault(var, value)
+        masking.register(value, os.environ[var])
     return loaded.name, frozenset(loaded.nodes)
 
 
@@ -153,14 +165,24 @@ class Selection:
     state_dir: Path
     trust_on_first_use: bool
     confirm_timeout: float = 30.0
+    production: bool = False
 
 
 def run_engine(
     selection: Selection, action: Callable[[Engine], T], quiet: bool
 ) -> tuple[T, list[str]]:
-    """Load the inventory, pick the devices, and run ``action`` with live progress."""
+    """Load the inventory, pick the devices, refuse to reach a real network unless told
+    (:func:`controller.netguard.check_reach`), and run ``action`` with live progress.
+    Every secret the inventory references is registered for masking first."""
     inv = load_inventory(selection.inventory)
     devices, notes = select_devices(inv, selection.links, selection.devices, selection.everything)
+    lab = lab_name(selection.lab) if selection.lab is not None else None
+    check_reach(
+        destinations(devices),
+        namespace=selection.netns or (f"clab-{lab}-mgmt" if lab else None),
+        production=production_declared(inv, selection.production),
+    )
+    masking.register_inventory(inv)
     where = reach(
         selection.lab,
         selection.netns,
@@ -177,7 +199,9 @@ def run_engine(
 def report(title: str, results: list[DeviceResult], notes: list[str], json_out: bool) -> None:
     """The per-device result table (and notes), or JSON for scripts."""
     if json_out:
-        output.print_json({"devices": [r.as_dict() for r in results], "notes": notes})
+        output.print_json(
+            masking.mask_data({"devices": [r.as_dict() for r in results], "notes": notes})
+        )
         return
     result_table(title, results)
     for note in notes:
@@ -204,6 +228,7 @@ def result_table(title: str, results: list[DeviceResult]) -> None:
         table.add_column(column, justify="right" if column in {"commands", "seconds"} else "left")
     for r in results:
         detail = r.message or "; ".join(c for c in r.checks if c.startswith("FAILED"))
+        detail = masking.mask_text(detail)
         table.add_row(
             r.device,
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
@@ -220,7 +245,12 @@ def print_diffs(results: list[DeviceResult]) -> None:
     for r in results:
         if r.diff:
             output.console.print(
-                Syntax(r.diff, "diff", theme="ansi_dark", background_color="default")
+                Syntax(
+                    masking.mask_text(r.diff),
+                    "diff",
+                    theme="ansi_dark",
+                    background_color="default",
+                )
             )
 
 

@@ -39,6 +39,8 @@ class Target:
     check: bool = False
     trust_on_first_use: bool = False
     tcp_ports: tuple[int, ...] = DEFAULT_TCP_PORTS
+    production: bool = False
+    """Outside a lab: the operator said this is the real network (``--production``)."""
 
 
 def gateway(inv: Inventory, datacentre: str) -> Device:
@@ -97,6 +99,16 @@ def playbook_vars(
     }
 
 
+def gateways_of(inv: Inventory, allocs: list[Hosting]) -> list[str]:
+    return sorted({gateway(inv, a.datacentre).name for a in allocs})
+
+
+def check_reach(inv: Inventory, allocs: list[Hosting], target: Target) -> None:
+    """Refuse before anything is recorded or started when the gateways are a real
+    network and the operator did not say so (the same check :func:`run` makes)."""
+    select_hosts(inv, gateways_of(inv, allocs), False, target.lab, production=target.production)
+
+
 def run(
     inv: Inventory,
     request: int,
@@ -112,7 +124,7 @@ def run(
     name = PROVISION_PLAYBOOK if state == "present" else DECOMMISSION_PLAYBOOK
     extra = playbook_vars(inv, request, allocs, state, target)
     hosts = sorted({a["host"] for a in extra["hosting_allocations"]})
-    scope = select_hosts(inv, hosts, False, target.lab)
+    scope = select_hosts(inv, hosts, False, target.lab, production=target.production)
     spec = run_spec(
         inv,
         find_playbook(name),

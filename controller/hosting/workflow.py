@@ -60,6 +60,7 @@ def provision_request(
     svc.check_inventory_of(record)
     next_state(ident, record.state, Action.PROVISION)
     inv = svc.snapshot().inventory
+    provision.check_reach(inv, record.allocations, target)
     if target.check:
         run = provision.run(
             inv, ident, record.allocations, state="present", target=target, progress=progress
@@ -99,6 +100,7 @@ def decommission_request(
     note = ""
     if provisioned and not skip_network:
         inv = svc.snapshot().inventory
+        provision.check_reach(inv, record.allocations, target)
         try:
             run = provision.run(
                 inv, ident, record.allocations, state="absent", target=target, progress=progress

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,9 +18,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 # --- small value types ---------------------------------------------------------
 
@@ -54,8 +56,22 @@ def _secret_ref(value: object) -> object:
     raise ValueError("inline secret refused: write a reference, env:NAME or file:PATH")
 
 
-SecretRef = Annotated[str, BeforeValidator(_secret_ref)]
+_SECRET_VALIDATOR = BeforeValidator(_secret_ref)
+SecretRef = Annotated[str, _SECRET_VALIDATOR]
 """A reference to a secret (``env:NAME`` or ``file:PATH``); never the secret itself."""
+
+
+def is_secret_field(info: FieldInfo) -> bool:
+    """Whether a model field holds a :data:`SecretRef` (optional or not): what
+    ``controller.masking`` resolves to mask every secret by value."""
+
+    def holds(annotation: Any) -> bool:
+        if _SECRET_VALIDATOR in getattr(annotation, "__metadata__", ()):
+            return True
+        return any(holds(arg) for arg in get_args(annotation))
+
+    return _SECRET_VALIDATOR in info.metadata or holds(info.annotation)
+
 
 _BANDWIDTH = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([KMGT])(?:bps|bit/s|b)?$", re.IGNORECASE)
 _UNIT_MBPS = {"K": 0.001, "M": 1.0, "G": 1000.0, "T": 1_000_000.0}
@@ -150,6 +166,9 @@ class Network(Model):
     contact: Text = "noc@mptc.gov.kh"
     syslog: list[IPv4Address] = []
     """Syslog receivers every device logs to."""
+    production: StrictBool = False
+    """This inventory is the real network: govnet's clients may reach its (non-loopback)
+    addresses from this machine's namespace without ``--production`` on every command."""
 
 
 class Province(Model):

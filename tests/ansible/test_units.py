@@ -30,6 +30,7 @@ from controller.ansible.runner import (
 from controller.ansible.scrub import MASK, mask_command_artifact, scrub_tree
 from controller.errors import SecretError, UsageError
 from controller.inventory import Inventory
+from controller.netguard import NetworkGuardError
 from controller.provision.store import AuditLog
 from tests.ansible.conftest import LAB_ROUTERS, fake_lab, govnet
 from tests.conftest import ROOT
@@ -103,7 +104,10 @@ def test_selection_errors_and_notes(lab_inv: Inventory, tmp_path: Path) -> None:
     assert any("not FRR routers of lab 'small'" in n for n in scope.notes)
     with pytest.raises(UsageError, match="none of the selected devices"):
         select_hosts(lab_inv, ["dr-1"], False, small)
-    everything = select_hosts(lab_inv, [], True, None)  # no lab: the routers (all FRR here)
+    with pytest.raises(NetworkGuardError, match="--production is missing"):
+        select_hosts(lab_inv, [], True, None)  # no lab: real addresses need --production
+    # no lab, production: the routers (all FRR here)
+    everything = select_hosts(lab_inv, [], True, None, production=True)
     assert sorted(d.name for d in everything.devices) == sorted(LAB_ROUTERS)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -164,6 +165,7 @@ def test_lab_and_soc_listen_only_on_loopback_and_never_touch_the_host_accounts(
     assert login is not None
     assert seen[0] == f"govnet-ansible:x:{login.uid}:{login.uid}:govnet lab login:/:/bin/bash"
     assert seen[-1] == "1"  # the session cannot read even the lab's shadow
+    assert accounts.host_passwd_labs() == []  # no lab sshd sees the host's passwd
 
     state = lab.state()
     assert state is not None
@@ -191,6 +193,7 @@ def test_lab_and_soc_listen_only_on_loopback_and_never_touch_the_host_accounts(
     assert {p: p.read_bytes() for p in clean_host} == clean_host
 
 
+OLD_NETNS = "clab-hygiene-old-lab"
 OLD_USERADD = ["useradd", "--system", "--no-create-home", "--home-dir", "/"]
 
 
@@ -222,6 +225,8 @@ def test_down_removes_only_the_accounts_an_earlier_govnet_made(tmp_path: Path) -
             pytest.fail(f"host account {name} exists before the test; not touching it")
     made: list[str] = []
     sleeper: subprocess.Popen[bytes] | None = None
+    old_lab: subprocess.Popen[bytes] | None = None
+    netns_made = False
     try:
         _useradd("govnet", str(services.LOGIN_SHELL))
         _useradd("govnet-ansible", "/bin/bash")
@@ -230,6 +235,19 @@ def test_down_removes_only_the_accounts_an_earlier_govnet_made(tmp_path: Path) -
         _useradd("govnet-admin", str(services.LOGIN_SHELL), "--comment", "MPTC admin")
         made += decoys
         lab = Lab(MINI, tmp_path / "clab-mini", env={})
+
+        # kept while a lab of the earlier version runs: an "sshd" in a clab-* namespace
+        # that sees the host's /etc/passwd (ip netns exec, no lab account files)
+        old_sshd = tmp_path / "sshd"
+        old_sshd.symlink_to(shutil.which("sleep") or "/bin/sleep")
+        subprocess.run(["ip", "netns", "add", OLD_NETNS], check=True, timeout=10)
+        netns_made = True
+        old_lab = subprocess.Popen(["ip", "netns", "exec", OLD_NETNS, str(old_sshd), "30"])
+        wait_until(lambda: accounts.host_passwd_labs() == [old_lab.pid], 10, "the old sshd")
+        assert lab.down().legacy_accounts == []
+        assert set(legacy) <= {e.pw_name for e in pwd.getpwall()}
+        old_lab.send_signal(signal.SIGTERM)
+        old_lab.wait(timeout=10)
 
         # an account that still runs a process is kept
         uid = pwd.getpwnam("govnet-ansible").pw_uid
@@ -250,9 +268,12 @@ def test_down_removes_only_the_accounts_an_earlier_govnet_made(tmp_path: Path) -
         groups = Path("/etc/group").read_text()
         assert "\ngovnet:" not in groups and "\ngovnet-ansible:" not in groups
     finally:
-        if sleeper is not None and sleeper.poll() is None:
-            sleeper.kill()
-            sleeper.wait(timeout=10)
+        for proc in (sleeper, old_lab):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        if netns_made:
+            subprocess.run(["ip", "netns", "del", OLD_NETNS], check=False, timeout=10)
         for name in made:
             if name in {e.pw_name for e in pwd.getpwall()}:
                 subprocess.run(["userdel", name], check=False, capture_output=True, timeout=30)

@@ -6,11 +6,9 @@ each step) so ``down`` can undo it, also after a crash.
 
 from __future__ import annotations
 
-import grp
 import ipaddress
 import json
 import os
-import pwd
 import shutil
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulations import services
+from simulations import accounts, services
+from simulations.accounts import LabAccount
 from simulations.errors import CommandError, LabError, NotRootError
 from simulations.netns import run, run_in_netns, write_sysctl
 from simulations.plan import MGMT_BRIDGE, LabPlan, NodePlan
@@ -70,6 +69,7 @@ REQUIRED_FRR = {
     "vtysh": "frr",
     "/usr/sbin/sshd": "openssh-server",
     "ssh-keygen": "openssh-client",
+    "openssl": "openssl",  # hashes the lab logins' passwords (simulations/accounts.py)
 }
 REQUIRED_SNMP = {"/usr/sbin/snmpd": "snmpd"}
 
@@ -287,55 +287,16 @@ def observed_prefixes(addresses: dict[str, list[str]]) -> list[str]:
 # --------------------------------------------------------------------------- system setup
 
 
-def ensure_login_user(creds: services.Credentials) -> None:
-    """Create the SSH login users once (system users in groups frr+frrvty): the vtysh user
-    with the vtysh login shell, and the Ansible user with ``/bin/bash``."""
+def prepare_logins(plan: LabPlan, creds: services.Credentials) -> list[LabAccount]:
+    """The lab's two SSH logins — the vtysh user (vtysh login shell) and the Ansible user
+    (``/bin/bash``) — as lab-only accounts (:mod:`simulations.accounts`): nothing is
+    added to the host's passwd, group or shadow."""
     shell = services.LOGIN_SHELL
     if not shell.exists() or shell.read_text(encoding="utf-8") != services.LOGIN_SHELL_TEXT:
         shell.parent.mkdir(parents=True, exist_ok=True)
         shell.write_text(services.LOGIN_SHELL_TEXT, encoding="utf-8")
         shell.chmod(0o755)
-    if creds.ansible_user == creds.ssh_user:
-        raise LabError(
-            f"ANSIBLE_USER and SSH_USER are both {creds.ssh_user!r}; the vtysh login and the "
-            f"Ansible shell login need different users"
-        )
-    _ensure_system_user(creds.ssh_user, shell, "SSH_USER")
-    _ensure_system_user(creds.ansible_user, services.ANSIBLE_SHELL, "ANSIBLE_USER")
-    run(
-        ["chpasswd"],
-        input=f"{creds.ssh_user}:{creds.ssh_password}\n"
-        f"{creds.ansible_user}:{creds.ansible_secret}\n",
-    )
-
-
-def _ensure_system_user(user: str, shell: Path, variable: str) -> None:
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        run(
-            [
-                "useradd",
-                "--system",
-                "--no-create-home",
-                "--home-dir",
-                "/",
-                "--shell",
-                str(shell),
-                "--groups",
-                "frr,frrvty",
-                user,
-            ]
-        )
-        return
-    if entry.pw_shell != str(shell):
-        raise LabError(
-            f"user {user!r} exists with shell {entry.pw_shell}; the lab needs its "
-            f"own login user (set {variable} to an unused name)"
-        )
-    groups = {g.gr_name for g in grp.getgrall() if user in g.gr_mem}
-    if not {"frr", "frrvty"} <= groups:
-        run(["usermod", "-aG", "frr,frrvty", user])
+    return accounts.write_lab_accounts(plan.lab_dir, creds)
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -344,8 +305,11 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def prepare_node_files(node: NodePlan, creds: services.Credentials) -> list[str]:
-    """Write the node's config files; returns system paths made outside the lab dir."""
+def prepare_node_files(
+    node: NodePlan, creds: services.Credentials, ansible: LabAccount | None = None
+) -> list[str]:
+    """Write the node's config files; returns system paths made outside the lab dir.
+    ``ansible`` (the lab's Ansible login) owns the node's work directory."""
     made: list[str] = []
     node.node_dir.mkdir(parents=True, exist_ok=True)
     if node.frr:
@@ -364,7 +328,8 @@ def prepare_node_files(node: NodePlan, creds: services.Credentials) -> list[str]
         _write(paths["authorized_keys"], (creds.ssh_authorized_key or "") + "\n")
         workdir = services.ansible_node_dir(node)  # the Ansible user's files, nothing else
         workdir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(workdir, user=creds.ansible_user)
+        if ansible is not None:
+            os.chown(workdir, ansible.uid, ansible.uid)
         workdir.chmod(0o755)
         if not paths["hostkey"].exists():
             run(

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from controller.io import exclusive_lock
-from simulations import executor, services
+from simulations import accounts, executor, services
 from simulations.artifacts import write_artifacts
 from simulations.errors import CommandError, LabError, NotRootError
 from simulations.executor import Progress, no_progress, parallel
@@ -42,6 +42,7 @@ class UpResult:
     processes: int = 0
     mgmt_routes: int = 0
     guard_routes: list[str] = field(default_factory=list)
+    legacy_accounts: list[str] = field(default_factory=list)  # removed from the host
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DownResult:
     routes: list[str] = field(default_factory=list)
     survivors: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    legacy_accounts: list[str] = field(default_factory=list)  # removed from the host
 
     @property
     def was_up(self) -> bool:
@@ -142,6 +144,7 @@ class Lab:
         path = plan.state_file
         executor.preflight(plan)
         creds = services.Credentials.from_env()
+        legacy = accounts.remove_legacy_accounts([creds.ansible_user])
         state = LabState(
             plan.lab, str(self.topology_path.resolve()), os.getpid(), started_at=time.time()
         )
@@ -155,9 +158,9 @@ class Lab:
         executor.create_veths(plan, state, path)
         executor.configure_network(plan)
         progress("writing node files", 4, total)
-        if any(n.sshd for n in plan.nodes):
-            executor.ensure_login_user(creds)
-        for made in parallel(lambda n: executor.prepare_node_files(n, creds), plan.nodes):
+        logins = executor.prepare_logins(plan, creds) if any(n.sshd for n in plan.nodes) else []
+        ansible = next((a for a in logins if a.name == creds.ansible_user), None)
+        for made in parallel(lambda n: executor.prepare_node_files(n, creds, ansible), plan.nodes):
             state.add_unique("paths", *made)
         save_state(path, state)
         progress(f"starting daemons on {len(plan.nodes)} nodes", 5, total)
@@ -202,6 +205,7 @@ class Lab:
             len(state.processes),
             mgmt_routes,
             list(state.routes),
+            legacy,
         )
 
     # ------------------------------------------------------------------ down
@@ -272,6 +276,9 @@ class Lab:
         progress("removing files", 4, 4)
         self._remove_system_paths(state)
         plan.state_file.unlink(missing_ok=True)
+        result.legacy_accounts = accounts.remove_legacy_accounts(
+            [services.Credentials.from_env().ansible_user]
+        )
         result.seconds = time.monotonic() - started
         return result
 

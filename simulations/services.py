@@ -30,6 +30,10 @@ SNMP_DEFAULTS = {
     "SNMP_V3_PRIV_PASS": "govnet-lab-priv",
 }
 FRR_DAEMONS = ("zebra", "ospfd", "bgpd", "staticd")
+HOST_PASSWD = Path("/etc/passwd")
+HOST_GROUP = Path("/etc/group")
+HOST_SHADOW = Path("/etc/shadow")
+ACCOUNTS_DIR = ".accounts"  # <lab-dir>/.accounts/: the lab's passwd, group, shadow
 
 DEFAULT_DAEMONS = """\
 # written by govnet lab: FRR pathspace instance for one lab node
@@ -188,12 +192,46 @@ def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
 def ansible_node_dir(node: NodePlan) -> Path:
     """``<lab-dir>/nodes/<node>/``, owned by the Ansible user: the node shares the host's
     filesystem, so this is the only place its playbooks may write files."""
-    return node.node_dir.parent / ANSIBLE_NODES_DIR / node.name
+    return lab_dir_of(node) / ANSIBLE_NODES_DIR / node.name
+
+
+@dataclass(frozen=True)
+class AccountFiles:
+    """The lab-only copies the sshd mount namespace sees as /etc/passwd, group, shadow
+    (written by :mod:`simulations.accounts`)."""
+
+    passwd: Path
+    group: Path
+    shadow: Path
+
+    @classmethod
+    def of(cls, lab_dir: Path) -> AccountFiles:
+        d = lab_dir / ACCOUNTS_DIR
+        return cls(d / "passwd", d / "group", d / "shadow")
+
+    def mounts(self) -> list[tuple[Path, Path]]:
+        return [(self.passwd, HOST_PASSWD), (self.group, HOST_GROUP), (self.shadow, HOST_SHADOW)]
+
+
+def lab_dir_of(node: NodePlan) -> Path:
+    return node.node_dir.parent
+
+
+def mount_wrap(files: AccountFiles, argv: list[str]) -> list[str]:
+    """argv run in a new private mount namespace in which the host's passwd, group and
+    shadow are bind-mounted over by the lab's copies (the host's files never change)."""
+    script = 'set -e; while [ "$1" != -- ]; do mount --bind "$1" "$2"; shift 2; done; shift; '
+    script += 'exec "$@"'
+    pairs = [str(p) for src, dst in files.mounts() for p in (src, dst)]
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    return [*unshare, "sh", "-c", script, "sh", *pairs, "--", *argv]
 
 
 def sshd_start_argv(node: NodePlan) -> list[str]:
+    """sshd in its own mount namespace (lab accounts) and UTS namespace (hostname)."""
     p = sshd_paths(node)
-    return uts_wrap(node.name, ["/usr/sbin/sshd", "-f", str(p["config"]), "-E", str(p["log"])])
+    sshd = ["/usr/sbin/sshd", "-f", str(p["config"]), "-E", str(p["log"])]
+    return mount_wrap(AccountFiles.of(lab_dir_of(node)), uts_wrap(node.name, sshd))
 
 
 # --------------------------------------------------------------------------- snmpd

@@ -82,6 +82,14 @@ def up(topology: Topology, lab_dir: LabDir = None, json_: Json = False) -> None:
             f"namespaces, {result.processes} processes; reach it from namespace "
             f"[bold]{lab.plan.mgmt_netns}[/]"
         )
+    _print_legacy(result.legacy_accounts, json_)
+
+
+def _print_legacy(names: list[str], json_: bool) -> None:
+    if names and not json_:
+        output.console.print(
+            f"removed host account(s) {', '.join(names)} left by an earlier govnet lab"
+        )
 
 
 @app.command()
@@ -100,6 +108,7 @@ def down(topology: Topology, lab_dir: LabDir = None, json_: Json = False) -> Non
             f"{len(result.namespaces)} namespaces, {result.killed} processes, "
             f"{len(result.routes)} guard routes removed"
         )
+    _print_legacy(result.legacy_accounts, json_)
 
 
 @app.command()

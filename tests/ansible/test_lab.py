@@ -26,6 +26,7 @@ from controller.ansible.scrub import MASK
 from controller.cli.provisioning import lab_name
 from controller.inventory import Inventory
 from controller.provision.store import AuditLog
+from simulations.accounts import lab_account
 from simulations.lab import Lab
 from simulations.procs import pids_in_netns
 from tests.ansible.conftest import LAB_INVENTORY, govnet
@@ -149,7 +150,8 @@ def test_check_then_apply_then_nothing_left_to_do(
         assert "log syslog informational" in saved  # write memory
         motd = lab.plan.lab_dir / "nodes" / router / "motd"
         assert "MPTC" in motd.read_text() and f"Device: {router}" in motd.read_text()
-        assert motd.owner() == "govnet-ansible"
+        ansible_login = lab_account(lab.plan.lab_dir, "govnet-ansible")  # no host account
+        assert ansible_login is not None and motd.stat().st_uid == ansible_login.uid
 
     again = _run(ansible_lab, lab_inv, check=False)
     assert not again.failed

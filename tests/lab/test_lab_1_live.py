@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import lab as lab_cli
+from simulations.accounts import lab_account
 from simulations.checks import ospf_neighbors, parse_check, run_check
 from simulations.faults import Faults, Impairment
 from simulations.lab import Lab
@@ -81,7 +82,8 @@ def test_ansible_user_gets_bash_in_the_node_namespace(mini_lab: Lab) -> None:
     import paramiko
 
     workdir = mini_lab.plan.lab_dir / "nodes" / "r2"
-    assert workdir.is_dir() and workdir.owner() == "govnet-ansible"
+    login = lab_account(mini_lab.plan.lab_dir, "govnet-ansible")  # a lab-only account
+    assert login is not None and workdir.is_dir() and workdir.stat().st_uid == login.uid
     sock = netns_connect(mini_lab.plan.mgmt_netns, ("172.20.20.12", 22))
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())

@@ -1,0 +1,204 @@
+"""The SQLite backend — the only module that imports sqlite3.
+
+One short-lived connection per operation (safe from any thread and process), WAL mode
+(readers never wait for a writer), ``synchronous FULL`` (a committed step survives a
+power cut), a busy timeout (``GOVNET_STORE_TIMEOUT`` seconds, default 60) before a
+writer gives up on a lock, foreign keys on. The file is created mode 0600 (SQLite gives
+its ``-wal`` and ``-shm`` files the same mode) and an older, wider mode is narrowed.
+Every sqlite3 error — at connect, in a statement, at COMMIT — becomes one
+:class:`StoreError` line naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from controller.store.base import Connection, StoreError
+from controller.store.migrations import Migration
+
+DEFAULT_TIMEOUT = 60.0
+MODE = 0o600
+_migrated: set[tuple[str, int]] = set()
+_migrating = threading.Lock()
+
+
+def _timeout() -> float:
+    raw = os.environ.get("GOVNET_STORE_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        raise StoreError(f"GOVNET_STORE_TIMEOUT={raw[:20]!r}: expected seconds") from None
+    if not 0 <= value <= 3600:
+        raise StoreError(f"GOVNET_STORE_TIMEOUT={raw[:20]!r}: expected 0 to 3600 seconds")
+    return value
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def explain(path: Path, exc: sqlite3.Error, timeout: float) -> str:
+    """One line for a user: which file, what went wrong, what to do."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            f"{path}: the database is locked by another govnet process (waited {timeout:g} s); "
+            "try again when it has finished"
+        )
+    if "full" in lowered:
+        return f"{path}: the disk is full ({text}); free some space and try again"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"{path}: the database cannot be written ({text}): check the file system and mode"
+    if "not a database" in lowered or "malformed" in lowered:
+        return f"{path}: not a readable govnet database ({text}): restore it from a backup"
+    if "disk i/o" in lowered:
+        return f"{path}: disk I/O error ({text}): check the disk and the file system"
+    if "unable to open" in lowered:
+        return f"{path}: cannot open the database ({text})"
+    return f"{path}: database error: {text}"
+
+
+def _split(script: str) -> list[str]:
+    """The statements of a migration, one by one (so they run inside one transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise StoreError(f"an incomplete SQL statement in a migration: {current[:60]!r}")
+    return statements
+
+
+class SqliteDatabase:
+    """A SQLite file holding one schema, migrated on first use in this process."""
+
+    def __init__(self, path: Path, migrations: Sequence[Migration]) -> None:
+        self.path = path
+        self.migrations = tuple(migrations)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _create(self) -> int:
+        """Create the file 0600 (or narrow an existing one's mode); its inode."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path.parent}: cannot create the state dir: {exc}") from exc
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, MODE)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open: {exc.strerror or exc}") from exc
+        try:
+            info = os.fstat(fd)
+            if stat.S_IMODE(info.st_mode) & 0o077:
+                os.fchmod(fd, MODE)
+                for suffix in ("-wal", "-shm"):
+                    extra = Path(f"{self.path}{suffix}")
+                    if extra.exists():
+                        os.chmod(extra, MODE)
+            return info.st_ino
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot set its mode to 0600: {exc}") from exc
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        inode = self._create()
+        timeout = _timeout()
+        try:
+            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(explain(self.path, exc, timeout)) from exc
+        with closing(conn):
+            try:
+                conn.row_factory = _dict_row
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA synchronous = FULL")
+                key = (str(self.path.resolve()), inode)
+                if key not in _migrated:
+                    with _migrating:
+                        conn.execute("PRAGMA journal_mode = WAL")
+                        self._migrate(conn)
+                        _migrated.add(key)
+                yield conn
+            except sqlite3.Error as exc:
+                raise StoreError(explain(self.path, exc, timeout)) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def version(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT MAX(version) AS version FROM schema_migrations WHERE schema = ?",
+                (self._schema(),),
+            ).fetchone()
+            return int(row["version"] or 0) if row else 0
+
+    def _schema(self) -> str:
+        return self.migrations[0].schema if self.migrations else ""
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (schema TEXT NOT NULL, "
+            "version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
+            "PRIMARY KEY (schema, version))"
+        )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                "SELECT MAX(version) AS version FROM schema_migrations WHERE schema = ?",
+                (self._schema(),),
+            ).fetchone()
+            have = int(row["version"] or 0) if row else 0
+            newest = len(self.migrations)
+            if have > newest:
+                raise StoreError(
+                    f"{self.path}: schema {self._schema()!r} is at version {have}, newer than "
+                    f"this govnet knows ({newest}): upgrade govnet"
+                )
+            for migration in self.migrations[have:]:
+                for statement in _split(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (schema, version, name, applied_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (
+                        migration.schema,
+                        migration.version,
+                        migration.name,
+                        datetime.now(UTC).isoformat(timespec="seconds"),
+                    ),
+                )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

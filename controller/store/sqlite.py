@@ -48,7 +48,8 @@ def _dict_row(cursor: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
 def explain(path: Path, exc: sqlite3.Error, timeout: float) -> str:
     """One line for a user: which file, what went wrong, what to do."""
     text = str(exc)
-    lowered = text.lower()
+    name = getattr(exc, "sqlite_errorname", "")  # e.g. SQLITE_IOERR_WRITE
+    lowered = f"{text} {name}".lower()
     if "locked" in lowered or "busy" in lowered:
         return (
             f"{path}: the database is locked by another govnet process (waited {timeout:g} s); "
@@ -60,8 +61,11 @@ def explain(path: Path, exc: sqlite3.Error, timeout: float) -> str:
         return f"{path}: the database cannot be written ({text}): check the file system and mode"
     if "not a database" in lowered or "malformed" in lowered:
         return f"{path}: not a readable govnet database ({text}): restore it from a backup"
-    if "disk i/o" in lowered:
-        return f"{path}: disk I/O error ({text}): check the disk and the file system"
+    if "disk i/o" in lowered or "ioerr" in lowered:
+        return (
+            f"{path}: cannot write to the disk ({name or text}): the disk may be full or "
+            "failing; free some space and check the file system"
+        )
     if "unable to open" in lowered:
         return f"{path}: cannot open the database ({text})"
     return f"{path}: database error: {text}"

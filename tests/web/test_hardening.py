@@ -313,6 +313,32 @@ def test_a_user_has_at_most_n_sessions_and_the_oldest_is_signed_out(tmp_path: Pa
         browser.close()
 
 
+def test_a_locked_or_damaged_session_store_is_a_503_not_a_500(
+    console_settings: WebSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVNET_STORE_TIMEOUT", "0.2")
+    app = app_of(console_settings)
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
+        sign_in(client, "alice")
+        signed_in = client.cookies[COOKIE]
+        holder = sqlite3.connect(console_settings.sessions_file, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another writer holds sessions.db
+            client.cookies.clear()
+            locked = client.get("/login")  # a new anonymous session must be written
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert locked.status_code == 503
+        assert "state store is unavailable" in locked.text
+        console_settings.sessions_file.write_bytes(b"not a database " * 400)
+        for name in ("sessions.db-wal", "sessions.db-shm"):
+            (console_settings.sessions_file.parent / name).unlink(missing_ok=True)
+        client.cookies.set(COOKIE, signed_in)
+        damaged = client.get("/")
+        assert damaged.status_code == 503
+
+
 # ------------------------------------------------------------------ 6. private state files
 
 

@@ -36,8 +36,11 @@ __all__ = [
 ]
 
 
-def open_database(path: Path, schema: str) -> Database:
-    """The database file at ``path`` holding ``schema`` (created and migrated on first use)."""
+def open_database(path: Path, schema: str, durable: bool = True) -> Database:
+    """The database file at ``path`` holding ``schema`` (created and migrated on first use).
+
+    ``durable=False`` is for state that may lose its last changes in a power cut (console
+    sessions: people sign in again), not a workflow's record."""
     from controller.store.sqlite import SqliteDatabase
 
-    return SqliteDatabase(path, migrations_of(schema))
+    return SqliteDatabase(path, migrations_of(schema), durable)

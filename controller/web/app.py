@@ -60,7 +60,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         ),
         users=UserStore(settings.users_file, settings.scrypt_n),
         sessions=SessionStore(
-            open_database(settings.sessions_file, "sessions"),
+            open_database(settings.sessions_file, "sessions", durable=False),
             secret,
             idle=settings.session_idle_seconds,
             absolute=settings.session_max_seconds,

@@ -7,6 +7,7 @@ next number. Each file is plain SQL (portable where it can be: ``INTEGER``, ``TE
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +25,7 @@ class Migration:
     sql: str
 
 
+@functools.cache
 def migrations_of(schema: str) -> tuple[Migration, ...]:
     """The migrations of ``schema``, oldest first (numbered 1, 2, … without gaps)."""
     folder = resources.files(__package__).joinpath(schema)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from controller.store import StoreError
 from controller.web.context import console
@@ -48,7 +49,10 @@ def install(app: FastAPI) -> None:
     ) -> Response:
         state = console(request)
         try:
-            request.state.session = state.sessions.get(request.cookies.get(COOKIE))
+            # the store may wait for a lock: off the event loop
+            request.state.session = await run_in_threadpool(
+                state.sessions.get, request.cookies.get(COOKIE)
+            )
         except StoreError as exc:
             log.error("%s", exc)
             refused = PlainTextResponse(

@@ -80,7 +80,7 @@ async def login(
             title="Sign in",
         )
     state.limiter.succeeded(attempt)
-    sign_in(request, user)
+    await run_in_threadpool(sign_in, request, user)  # writes the session store
     target = safe_next(next, _landing(user.role))
     if target == "/" and user.role == "focal":
         target = _landing(user.role)

@@ -175,3 +175,17 @@ def test_a_full_disk_and_a_read_only_file_system_are_one_line_each(ws: Workspace
     assert len(full) == 1 and len(readonly) == 1, lines  # one line each, no traceback
     assert "hosting.db" in full[0] and "full" in full[0], full
     assert "hosting.db" in readonly[0] and "read-only" in readonly[0].lower(), readonly
+
+
+def test_only_the_sqlite_backend_imports_sqlite3() -> None:
+    root = Path(__file__).resolve().parents[2]
+    importers = sorted(
+        str(path.relative_to(root))
+        for folder in ("controller", "probes", "simulations")
+        for path in (root / folder).rglob("*.py")
+        if any(
+            line.strip().startswith(("import sqlite3", "from sqlite3"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    )
+    assert importers == ["controller/store/sqlite.py"]

@@ -20,11 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from controller.store import open_database
 from controller.web import WebSettings, create_app
 from controller.web.backends import Backends
+from controller.web.clients import client_address
 from controller.web.devices import COOKIE as DEVICE_COOKIE
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import COOKIE, SessionStore
@@ -168,6 +169,25 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> Non
         with httpx.Client(base_url=url) as browser:
             token = form(browser, colleague)
             assert attempt(browser, "erin", PASSWORD, token, colleague).status_code == 303
+
+
+def request_from(peer: str, *forwarded: str) -> Request:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    return Request({"type": "http", "client": (peer, 50000), "headers": headers})
+
+
+def test_the_client_address_walks_x_forwarded_for_only_past_trusted_proxies() -> None:
+    proxies = ("127.0.0.1", "10.0.0.5")
+    assert client_address(request_from("192.0.2.1", "203.0.113.9"), proxies) == "192.0.2.1"
+    assert client_address(request_from("127.0.0.1", "203.0.113.9"), proxies) == "203.0.113.9"
+    # the client may send its own X-Forwarded-For: only what the proxies appended counts
+    spoofed = request_from("127.0.0.1", "1.2.3.4, 203.0.113.9, 10.0.0.5")
+    assert client_address(spoofed, proxies) == "203.0.113.9"
+    assert client_address(request_from("127.0.0.1", "x", "203.0.113.9"), proxies) == "203.0.113.9"
+    assert client_address(request_from("127.0.0.1", "203.0.113.9, garbage"), proxies) == "127.0.0.1"
+    assert client_address(request_from("127.0.0.1"), proxies) == "127.0.0.1"
+    assert client_address(request_from("127.0.0.1", "2001:db8::1"), proxies) == "2001:db8::1"
+    assert client_address(request_from("127.0.0.1", "203.0.113.9"), ()) == "127.0.0.1"
 
 
 def test_guessing_a_users_password_elsewhere_does_not_lock_them_out_of_their_browser(

@@ -192,8 +192,21 @@ def serve(
     session_idle: Annotated[
         int, typer.Option(help="Sign out after this many minutes without a request.")
     ] = 30,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            metavar="ADDR",
+            help="Address of a TLS reverse proxy in front of the console (repeatable): its "
+            "X-Forwarded-For names the client for sign-in limits; from any other peer the "
+            "header is ignored.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the SOC web console (Ctrl-C stops it). Sign-in required: see `soc user add`."""
+    """Run the SOC web console (Ctrl-C stops it). Sign-in required: see `soc user add`.
+
+    Sessions are kept in <state-dir>/soc/sessions.db, so a restart keeps people signed in.
+    """
     import uvicorn
 
     from controller.web import WebSettings, create_app
@@ -214,6 +227,7 @@ def serve(
         or str(known.get("alertmanager_url", "http://127.0.0.1:9093")),
         secure_cookies=secure_cookies or tls_cert is not None,
         session_idle_seconds=session_idle * 60,
+        trusted_proxies=tuple(trusted_proxy or ()),
     )
     web = create_app(settings)
     if not web.state.console.users.list():

@@ -10,7 +10,7 @@ VLANs, prefixes and ToR ports in the inventory → the gateways configured with 
 | ``states`` | the request's states and allowed steps (pure) |
 | ``hostingfile`` | ``hosting.yaml`` edited as text: append, remove, atomic write |
 | ``workspace`` | the hosting lock (fcntl), validated inventory snapshots and their cache |
-| ``store`` | SQLite (WAL): requests, allocations ever made, every step with who/when/why |
+| ``store`` | requests, allocations ever made, every step with who/when/why (``controller.store``) |
 | ``service`` | submit / approve / reject / free: the lock → read → plan → write → commit |
 | ``provision`` | the gateways and the extra vars of the playbooks; runs them (controller.ansible) |
 | ``workflow`` | provision and decommission: a playbook run between two recorded steps |

@@ -1,8 +1,9 @@
-"""Hosting requests, their allocations and their audit trail in SQLite.
+"""Hosting requests, their allocations and their audit trail, in the state store.
 
-``<state-dir>/hosting.db`` in WAL mode (readers never wait for a writer), ``synchronous
-FULL`` (a recorded step survives a power cut), one short-lived connection per operation
-(safe from any thread), every change in a ``BEGIN IMMEDIATE`` transaction.
+``<state-dir>/hosting.db`` through :mod:`controller.store` (SQLite: WAL, ``synchronous
+FULL``, a busy timeout, mode 0600, versioned migrations; database errors become one
+``StoreError`` line), one short-lived connection per operation (safe from any thread),
+every change in one write transaction.
 
 Tables: ``requests`` (the request as submitted, its state), ``events`` (every step:
 when, who, action, from → to, why, detail), ``allocations`` (every allocation ever made,
@@ -12,68 +13,21 @@ kept after a decommission so allocation ids are never reused).
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.hosting.errors import HostingError, UnknownRequest
+from controller.hosting.errors import UnknownRequest
 from controller.hosting.request import HostingRequest, Site
 from controller.hosting.states import Action, State
 from controller.inventory.model import Hosting
+from controller.store import Connection, Row, open_database
 
 DB_NAME = "hosting.db"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    inventory TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    service TEXT NOT NULL,
-    site TEXT NOT NULL,
-    units INTEGER NOT NULL,
-    servers INTEGER NOT NULL,
-    power_kw REAL NOT NULL,
-    vlans INTEGER NOT NULL,
-    prefix_len INTEGER NOT NULL,
-    bandwidth_mbps REAL NOT NULL,
-    contact TEXT NOT NULL,
-    justification TEXT NOT NULL,
-    state TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS requests_tenant ON requests (tenant);
-CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id INTEGER NOT NULL REFERENCES requests (id),
-    at TEXT NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    why TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS events_request ON events (request_id);
-CREATE TABLE IF NOT EXISTS allocations (
-    inventory TEXT NOT NULL,
-    id TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    request_id INTEGER NOT NULL REFERENCES requests (id),
-    datacentre TEXT NOT NULL,
-    data TEXT NOT NULL,
-    made_at TEXT NOT NULL,
-    freed_at TEXT,
-    PRIMARY KEY (inventory, id)
-);
-CREATE INDEX IF NOT EXISTS allocations_request ON allocations (request_id);
-"""
+SCHEMA = "hosting"  # controller/store/migrations/hosting/
 REQUEST_FIELDS = (
     "tenant",
     "service",
@@ -143,55 +97,28 @@ class RequestRecord:
         return out
 
 
-_ready: set[str] = set()
-_ready_guard = threading.Lock()
-
-
 class Store:
     """The hosting database under a state directory."""
 
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / DB_NAME
+        self.database = open_database(self.path, SCHEMA)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HostingError(f"{self.path.parent}: cannot create the state dir: {exc}") from exc
-        try:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise HostingError(f"{self.path}: cannot open: {exc}") from exc
-        with closing(conn):
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = FULL")
-            key = str(self.path.resolve())
-            if key not in _ready:
-                with _ready_guard:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.executescript(SCHEMA)
-                    _ready.add(key)
+    def connect(self) -> Iterator[Connection]:
+        with self.database.connect() as conn:
             yield conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception)."""
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction: committed at the end, rolled back on any exception."""
+        with self.database.transaction() as conn:
+            yield conn
 
     # --- writing (inside a transaction) -----------------------------------------------
 
     @staticmethod
-    def insert(conn: sqlite3.Connection, inventory: str, request: HostingRequest, who: str) -> int:
+    def insert(conn: Connection, inventory: str, request: HostingRequest, who: str) -> int:
         at = now()
         values = request.as_dict()
         cur = conn.execute(
@@ -206,7 +133,7 @@ class Store:
 
     @staticmethod
     def event(
-        conn: sqlite3.Connection,
+        conn: Connection,
         ident: int,
         who: str,
         action: Action,
@@ -237,7 +164,7 @@ class Store:
 
     @staticmethod
     def add_allocations(
-        conn: sqlite3.Connection, inventory: str, ident: int, allocs: list[Hosting]
+        conn: Connection, inventory: str, ident: int, allocs: list[Hosting]
     ) -> None:
         at = now()
         conn.executemany(
@@ -258,7 +185,7 @@ class Store:
         )
 
     @staticmethod
-    def free_allocations(conn: sqlite3.Connection, ident: int) -> None:
+    def free_allocations(conn: Connection, ident: int) -> None:
         conn.execute(
             "UPDATE allocations SET freed_at = ? WHERE request_id = ? AND freed_at IS NULL",
             (now(), ident),
@@ -267,21 +194,21 @@ class Store:
     # --- reading ----------------------------------------------------------------------
 
     @staticmethod
-    def id_floor(conn: sqlite3.Connection, inventory: str) -> int:
+    def id_floor(conn: Connection, inventory: str) -> int:
         row = conn.execute(
-            "SELECT MAX(number) FROM allocations WHERE inventory = ?", (inventory,)
+            "SELECT MAX(number) AS floor FROM allocations WHERE inventory = ?", (inventory,)
         ).fetchone()
-        return int(row[0] or 0)
+        return int(row["floor"] or 0) if row else 0
 
     @staticmethod
-    def row(conn: sqlite3.Connection, ident: int) -> sqlite3.Row:
+    def row(conn: Connection, ident: int) -> Row:
         row = conn.execute("SELECT * FROM requests WHERE id = ?", (ident,)).fetchone()
         if row is None:
             raise UnknownRequest(f"no hosting request {ident}")
         return row
 
     @staticmethod
-    def record(conn: sqlite3.Connection, row: sqlite3.Row, events: bool = True) -> RequestRecord:
+    def record(conn: Connection, row: Row, events: bool = True) -> RequestRecord:
         request = HostingRequest.model_construct(
             **{f: row[f] for f in REQUEST_FIELDS if f != "site"},
             site=Site(row["site"]),
@@ -323,7 +250,7 @@ class Store:
         )
 
     def get(self, ident: int) -> RequestRecord:
-        if not self.path.exists():  # reading never creates the database
+        if not self.database.exists():  # reading never creates the database
             raise UnknownRequest(f"no hosting request {ident}")
         with self.connect() as conn:
             return self.record(conn, self.row(conn, ident))
@@ -342,14 +269,14 @@ class Store:
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY id DESC LIMIT ?"
-        if not self.path.exists():
+        if not self.database.exists():
             return []
         with self.connect() as conn:
             rows = conn.execute(query, (*args, limit)).fetchall()
             return [self.record(conn, r, events=False) for r in rows]
 
     def ever(self, ident: int, action: Action) -> bool:
-        if not self.path.exists():
+        if not self.database.exists():
             return False
         with self.connect() as conn:
             row = conn.execute(

@@ -19,12 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.inventory import load_inventory
 from controller.soc.errors import BackendError
+from controller.store import StoreError, open_database
 from controller.web import routes, security
 from controller.web.auth import NotSignedIn, optional_user
 from controller.web.backends import Backends, http_backends
 from controller.web.context import Console
 from controller.web.csrf import csrf_guard
 from controller.web.data import shown_errors
+from controller.web.devices import DeviceCookies
 from controller.web.head import HeadAsGet
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
@@ -46,6 +48,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         redoc_url=None,
         openapi_url=None,
     )
+    secret = load_secret(settings.secret_file)
     modules = routes.discover()
     nav: list[NavItem] = [item for m in modules for item in getattr(m, "NAV", [])]
     app.state.console = Console(
@@ -57,12 +60,16 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         ),
         users=UserStore(settings.users_file, settings.scrypt_n),
         sessions=SessionStore(
-            load_secret(settings.secret_file),
+            open_database(settings.sessions_file, "sessions", durable=False),
+            secret,
             idle=settings.session_idle_seconds,
             absolute=settings.session_max_seconds,
-            limit=settings.max_sessions,
+            anonymous_per_client=settings.anonymous_sessions_per_client,
+            anonymous_limit=settings.max_sessions,
+            per_user=settings.sessions_per_user,
         ),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        devices=DeviceCookies(secret),
         templates=environment(),
         nav=nav,
     )
@@ -126,6 +133,11 @@ def _error_pages(app: FastAPI) -> None:
     async def backend_down(request: Request, exc: BackendError) -> Response:
         shown = shown_errors(optional_user(request), [str(exc)])
         return _error(request, 503, "; ".join(shown))
+
+    @app.exception_handler(StoreError)
+    async def store_down(request: Request, exc: StoreError) -> Response:
+        log.error("%s", exc)
+        return _error(request, 503, "the console's state store is unavailable; try again")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from controller.web.context import console
+from controller.web.context import client_of, console
 from controller.web.sessions import Session
 from controller.web.users import User
 
@@ -52,7 +52,7 @@ def ensure_session(request: Request) -> Session:
     """The request's session, or a new anonymous one (for the sign-in form's CSRF token)."""
     session = session_of(request)
     if session is None:
-        session = console(request).sessions.create(None)
+        session = console(request).sessions.create(None, client=client_of(request))
         request.state.session = session
         request.state.cookie = session
     return session
@@ -96,7 +96,9 @@ Engineer = Annotated[User, Depends(require_role("engineer"))]
 
 def sign_in(request: Request, user: User) -> Session:
     """A fresh session for ``user`` (the old session id stops working: no fixation)."""
-    session = console(request).sessions.rotate(session_of(request), user.username, user.stamp)
+    session = console(request).sessions.rotate(
+        session_of(request), user.username, user.stamp, client_of(request)
+    )
     request.state.session = session
     request.state.cookie = session
     return session

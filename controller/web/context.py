@@ -9,6 +9,8 @@ import jinja2
 from fastapi import Request
 
 from controller.web.backends import Backends
+from controller.web.clients import client_address
+from controller.web.devices import DeviceCookies
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore
@@ -25,8 +27,14 @@ class Console:
     users: UserStore
     sessions: SessionStore
     limiter: LoginLimiter
+    devices: DeviceCookies
     templates: jinja2.Environment
     nav: list[NavItem]
+
+
+def client_of(request: Request) -> str:
+    """The client's address (the trusted proxy's X-Forwarded-For, else the peer)."""
+    return client_address(request, console(request).settings.trusted_proxies)
 
 
 def console(request: Request) -> Console:

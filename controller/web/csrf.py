@@ -9,11 +9,10 @@ also SameSite=Strict.
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import HTTPException, Request
 
 from controller.web.auth import session_of
+from controller.web.tokens import same
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FIELD = "csrf_token"
@@ -30,7 +29,12 @@ async def csrf_guard(request: Request) -> None:
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             value = (await request.form()).get(FIELD)
             submitted = value if isinstance(value, str) else None
-    if session is None or not submitted or not hmac.compare_digest(submitted, session.csrf):
+    if (
+        session is None
+        or not submitted
+        or len(submitted) > 256
+        or not same(submitted, session.csrf)
+    ):
         raise HTTPException(
             403, "missing or invalid CSRF token: reload the page and submit the form again"
         )

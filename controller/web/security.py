@@ -6,13 +6,18 @@ SVG, refresh is a meta tag) and styles only from /static.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
+from controller.store import StoreError
 from controller.web.context import console
 from controller.web.sessions import COOKIE, Session
 
+log = logging.getLogger(__name__)
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -43,7 +48,18 @@ def install(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         state = console(request)
-        request.state.session = state.sessions.get(request.cookies.get(COOKIE))
+        try:
+            # the store may wait for a lock: off the event loop
+            request.state.session = await run_in_threadpool(
+                state.sessions.get, request.cookies.get(COOKIE)
+            )
+        except StoreError as exc:
+            log.error("%s", exc)
+            refused = PlainTextResponse(
+                "the console's state store is unavailable; try again", status_code=503
+            )
+            add_headers(refused, state.settings.secure_cookies, request.url.path)
+            return refused
         request.state.cookie = None  # a Session to set, False to clear
         response = await call_next(request)
         secure = state.settings.secure_cookies

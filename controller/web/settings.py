@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.errors import UsageError
+from controller.web.clients import parse_proxies
 from controller.web.users import SCRYPT_N
 
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
@@ -23,9 +24,13 @@ class WebSettings:
     secure_cookies: bool = False
     session_idle_seconds: float = 30 * 60
     session_max_seconds: float = 12 * 3600
-    max_sessions: int = 10_000
-    login_max_failures: int = 5
+    max_sessions: int = 10_000  # anonymous sessions in all (signed-in ones are never evicted)
+    anonymous_sessions_per_client: int = 20
+    sessions_per_user: int = 5  # one more sign-in signs that user's oldest session out
+    login_max_failures: int = 5  # free attempts per user (× 4 per client), then 1 s, 2 s, 4 s…
     login_window_seconds: float = 300
+    # Addresses of TLS reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[str, ...] = ()
     backend_timeout: float = 5.0
     scrypt_n: int = SCRYPT_N
 
@@ -36,6 +41,7 @@ class WebSettings:
         ):
             if not _URL.match(url):
                 raise UsageError(f"{name} {url!r}: expected http://HOST:PORT")
+        object.__setattr__(self, "trusted_proxies", parse_proxies(list(self.trusted_proxies)))
         if not 60 <= self.session_idle_seconds <= self.session_max_seconds <= 7 * 86400:
             raise UsageError("session lifetimes: 60 s ≤ idle ≤ absolute ≤ 7 days")
 
@@ -46,3 +52,7 @@ class WebSettings:
     @property
     def secret_file(self) -> Path:
         return self.state_dir / "soc" / "web-secret.key"
+
+    @property
+    def sessions_file(self) -> Path:
+        return self.state_dir / "soc" / "sessions.db"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from controller.store import open_database
+from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import COOKIE, SessionStore
 from controller.web.users import UserStore
 from tests.web.client import TestClient
@@ -79,6 +82,10 @@ def test_wrong_password_and_unknown_user_look_the_same(client: TestClient) -> No
 
 
 def test_login_is_rate_limited(client: TestClient, console: Console) -> None:
+    # the limiter's clock stands still: its 1 s wait cannot run out on a slow machine
+    console.app.state.console.limiter = LoginLimiter(
+        console.settings.login_max_failures, clock=lambda: 1000.0
+    )
     token = csrf_of(client.get("/login").text)
     for _ in range(console.settings.login_max_failures):
         response = client.post(
@@ -140,9 +147,10 @@ def test_a_forged_or_tampered_cookie_is_ignored(client: TestClient) -> None:
     assert client.get("/").status_code == 303
 
 
-def test_server_side_expiry() -> None:
+def test_server_side_expiry(tmp_path: Path) -> None:
     now = [1000.0]
-    store = SessionStore(b"k" * 32, idle=60, absolute=300, clock=lambda: now[0])
+    db = open_database(tmp_path / "sessions.db", "sessions")
+    store = SessionStore(db, b"k" * 32, idle=60, absolute=300, clock=lambda: now[0])
     session = store.create("alice")
     cookie = store.cookie_value(session)
     now[0] += 59
@@ -159,13 +167,14 @@ def test_server_side_expiry() -> None:
     assert store.get(cookie) is None  # absolute lifetime, however active
 
 
-def test_the_session_store_is_bounded() -> None:
-    store = SessionStore(b"k" * 32, limit=100)
+def test_the_session_store_is_bounded(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "sessions.db", "sessions")
+    store = SessionStore(db, b"k" * 32, anonymous_per_client=1000, anonymous_limit=100)
     signed_in = store.create("alice")
     first = store.create(None)
-    for _ in range(1000):
+    for _ in range(300):
         store.create(None)
-    assert len(store) <= 100
+    assert len(store) == 100 + 1  # at most 100 anonymous, and the signed-in one
     assert store.get(store.cookie_value(first)) is None  # the oldest anonymous went first
     assert store.get(store.cookie_value(signed_in)) is not None  # a flood signs nobody out
 

@@ -9,8 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from controller.web.auth import ensure_session, optional_user, sign_in, sign_out
-from controller.web.context import console
+from controller.web.context import client_of, console
 from controller.web.data import safe_next
+from controller.web.devices import COOKIE as DEVICE_COOKIE
+from controller.web.devices import LIFETIME as DEVICE_LIFETIME
 from controller.web.nav import NavItem
 from controller.web.templating import render
 
@@ -40,20 +42,6 @@ async def login(
 ) -> Response:
     state = console(request)
     username = username.strip().lower()
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}", f"user:{username}"]
-    wait = state.limiter.retry_after(keys)
-    if wait > 0:
-        response = render(
-            request,
-            "login.html",
-            status_code=429,
-            next=safe_next(next),
-            error=f"Too many failed sign-ins. Try again in {int(wait) + 1} s.",
-            title="Sign in",
-        )
-        response.headers["Retry-After"] = str(int(wait) + 1)
-        return response
     if not username or not password:
         return render(
             request,
@@ -63,9 +51,26 @@ async def login(
             error="Enter your user name and password.",
             title="Sign in",
         )
+    device = state.devices.device_of(request.cookies.get(DEVICE_COOKIE), username)
+    if device is not None:  # the user's own browser: limited on its own
+        keys = [f"device:{device}"]
+    else:
+        keys = [f"user:{username}", f"client:{client_of(request)}"]
+    attempt = state.limiter.attempt(keys)  # counted before the hash, atomically
+    if not attempt.allowed:
+        wait = int(attempt.retry_after) + 1
+        response = render(
+            request,
+            "login.html",
+            status_code=429,
+            next=safe_next(next),
+            error=f"Too many failed sign-ins. Try again in {wait} s.",
+            title="Sign in",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = await run_in_threadpool(state.users.authenticate, username, password)
     if user is None:
-        state.limiter.failure(keys)
         return render(
             request,
             "login.html",
@@ -74,12 +79,22 @@ async def login(
             error="Wrong user name or password.",
             title="Sign in",
         )
-    state.limiter.success(f"user:{username}")
-    sign_in(request, user)
+    state.limiter.succeeded(attempt)
+    await run_in_threadpool(sign_in, request, user)  # writes the session store
     target = safe_next(next, _landing(user.role))
     if target == "/" and user.role == "focal":
         target = _landing(user.role)
-    return RedirectResponse(target, status_code=303)
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
+        DEVICE_COOKIE,
+        state.devices.issue(user.username),
+        max_age=DEVICE_LIFETIME,
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.secure_cookies,
+        path="/login",
+    )
+    return redirect
 
 
 @router.post("/logout")

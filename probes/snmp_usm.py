@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from probes.ber import (
     tlv,
 )
 from probes.credentials import SnmpCredentials
-from probes.snmp_v2c import RCVBUF_BYTES, MalformedReply, SnmpTimeout
+from probes.snmp_v2c import RCVBUF_BYTES, MalformedReply, SnmpTimeout, udp_socket
 from probes.snmp_v3 import SnmpAgentError
 from probes.usm import (
     AUTH_PROTOCOLS,
@@ -132,15 +131,7 @@ class UsmClient:
         self.stats = UsmStats()
 
     async def open(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._rcvbuf // 4)
-            sock.setblocking(False)
-            sock.bind((self._bind, 0))
-        except OSError:
-            sock.close()
-            raise
+        sock = udp_socket(self._rcvbuf, self._bind)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
         self._transport = transport

@@ -19,6 +19,21 @@ from probes.ber import GETBULK, RESPONSE, BerError, Message, decode_message, enc
 RCVBUF_BYTES = 8 * 1024 * 1024
 
 
+def udp_socket(rcvbuf: int, bind: str) -> socket.socket:
+    """The clients' one UDP socket: a large receive buffer (hundreds of agents answer
+    at once), non-blocking, bound to an ephemeral port of ``bind``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, rcvbuf // 4)
+        sock.setblocking(False)
+        sock.bind((bind, 0))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class SnmpTimeout(Exception):
     """No reply after every try."""
 
@@ -66,15 +81,7 @@ class V2cClient:
         self.stats = Stats()
 
     async def open(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._rcvbuf // 4)
-            sock.setblocking(False)
-            sock.bind((self._bind, 0))
-        except OSError:
-            sock.close()
-            raise
+        sock = udp_socket(self._rcvbuf, self._bind)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
         self._transport = transport

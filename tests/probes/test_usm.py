@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from controller.topology.render import NET_SNMP_AUTH, NET_SNMP_PRIV
 from probes.agents import AgentAuth, AgentPool
 from probes.ber import RESPONSE, BerError, encode_oid, encode_pdu, oid_text, parse_oid
 from probes.credentials import SnmpCredentials
@@ -171,17 +172,7 @@ WIRE_CASES = [
     ("sha512", "aes256"),
     ("sha256", None),  # authNoPriv
 ]
-NET_SNMP_NAMES = {
-    "md5": "MD5",
-    "sha": "SHA",
-    "sha224": "SHA-224",
-    "sha256": "SHA-256",
-    "sha384": "SHA-384",
-    "sha512": "SHA-512",
-    "aes": "AES",
-    "aes192": "AES-192",
-    "aes256": "AES-256",
-}
+NET_SNMP_NAMES = {**NET_SNMP_AUTH, **NET_SNMP_PRIV}  # what the lab renders for net-snmp
 
 
 def _free_udp_port() -> int:

@@ -19,8 +19,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from controller.inventory import load_inventory
 from controller.inventory.model import Notifications, TeamReceiver
 from controller.soc import procs
@@ -34,7 +32,7 @@ from tests.soc.helpers import (
     soc_settings,
     wait_until,
 )
-from tests.soc.test_notify import BASE, Hooks
+from tests.soc.test_notify import Hooks, short_timing_alertmanager
 
 PEER_TIMEOUT = 2.0
 PEERS = 3
@@ -66,11 +64,7 @@ def test_a_three_peer_cluster_notifies_each_group_once_and_survives_a_killed_pee
     require_soc_binaries()
     hooks = Hooks(free_ports(1)[0])
     hooks.thread.start()
-    base = yaml.safe_load(BASE)
-    base["route"].update(group_wait="1s", group_interval="2s", repeat_interval="1h")
-    base_file = tmp_path / "alertmanager.yml"
-    base_file.write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
-    (tmp_path / "templates").symlink_to(ROOT / "soc/templates")
+    base_file = short_timing_alertmanager(tmp_path)
     url = f"http://127.0.0.1:{hooks.server.server_address[1]}/hook"
     inventory = load_inventory(ROOT / "inventory/lab").model_copy(
         update={"notifications": Notifications(receivers={"soc": TeamReceiver(webhook=[url])})}

@@ -77,28 +77,36 @@ def test_without_receivers_the_versioned_configuration_is_used_as_is() -> None:
     assert alertmanager_config(BASE, Notifications(), Path("/t")) == BASE
 
 
-def test_email_receivers_without_a_relay_are_an_inventory_error(tmp_path: Path) -> None:
-    (tmp_path / "notify.yaml").write_text(
-        "notifications:\n  receivers:\n    soc:\n      email: [soc@mptc.gov.kh]\n",
-        encoding="utf-8",
-    )
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("    soc:\n      email: [soc@mptc.gov.kh]\n", "notifications.smtp"),
+        ("    pagers:\n      webhook: [http://127.0.0.1:9/x]\n", "pagers"),
+    ],
+    ids=["email-without-relay", "unknown-receiver"],
+)
+def test_bad_notifications_are_located_inventory_errors(
+    tmp_path: Path, section: str, problem: str
+) -> None:
+    text = "notifications:\n  receivers:\n" + section
+    (tmp_path / "notify.yaml").write_text(text, encoding="utf-8")
     base = ROOT / "tests/inventory/base.yaml"
     (tmp_path / "base.yaml").write_text(base.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(InventoryError) as caught:
         load_inventory(tmp_path)
-    assert any("notifications.smtp" in str(p) for p in caught.value.problems)
+    found = [str(p) for p in caught.value.problems if problem in str(p)]
+    assert found and all("notify.yaml:" in line for line in found), caught.value.problems
 
 
-def test_an_unknown_receiver_name_is_an_inventory_error(tmp_path: Path) -> None:
-    (tmp_path / "notify.yaml").write_text(
-        "notifications:\n  receivers:\n    pagers:\n      webhook: [http://127.0.0.1:9/x]\n",
-        encoding="utf-8",
-    )
-    base = ROOT / "tests/inventory/base.yaml"
-    (tmp_path / "base.yaml").write_text(base.read_text(encoding="utf-8"), encoding="utf-8")
-    with pytest.raises(InventoryError) as caught:
-        load_inventory(tmp_path)
-    assert any("notify.yaml:4" in str(p) or "pagers" in str(p) for p in caught.value.problems)
+def short_timing_alertmanager(tmp_path: Path) -> Path:
+    """The shipped routes and inhibitions, with timings short enough for a test; the
+    shipped templates beside it."""
+    base = yaml.safe_load(BASE)
+    base["route"].update(group_wait="1s", group_interval="2s", repeat_interval="1h")
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
+    (tmp_path / "templates").symlink_to(ROOT / "soc/templates")
+    return path
 
 
 # --- live: Alertmanager → SMTP and webhook --------------------------------------------
@@ -171,12 +179,7 @@ def test_alertmanager_mails_and_posts_a_province_outage_then_its_resolution(
     require_soc_binaries()
     inbox, hooks = receivers
     monkeypatch.setenv("GOVNET_TEST_SMTP_PASSWORD", "not-a-real-password")
-    # The shipped routes and inhibitions, with timings short enough for a test.
-    base = yaml.safe_load(BASE)
-    base["route"].update(group_wait="1s", group_interval="2s", repeat_interval="1h")
-    base_file = tmp_path / "alertmanager.yml"
-    base_file.write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
-    (tmp_path / "templates").symlink_to(ROOT / "soc/templates")
+    base_file = short_timing_alertmanager(tmp_path)
     hook_url = f"http://127.0.0.1:{hooks.server.server_address[1]}/hook"
     inventory = load_inventory(ROOT / "inventory/lab").model_copy(
         update={"notifications": notifications(inbox.controller.port, hook_url)}

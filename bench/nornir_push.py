@@ -50,7 +50,8 @@ def main() -> int:
 
     result = nr.run(task=push)
     failed = {
-        name: str(r[0].exception or r[0].result)[:300] for name, r in result.failed_hosts.items()
+        name: " | ".join(str(sub.result).strip().splitlines()[-1] for sub in r[1:] if sub.failed)
+        for name, r in result.failed_hosts.items()
     }
     print(json.dumps({"hosts": len(spec), "failed": failed}))
     return 1 if failed else 0

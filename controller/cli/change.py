@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import getpass
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from controller.change.impact import DeviceRef, Failure, Impact, Network, to_json
+from controller.change.records import ChangeRecord, ChangeStore, parse_window
+from controller.change.revision import inventory_revision
 from controller.cli import output
+from controller.cli.provisioning import StateOpt
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
 
-app = typer.Typer(help="Changes: their blast radius from the inventory.", no_args_is_help=True)
+app = typer.Typer(
+    help="Changes: their blast radius from the inventory, and change records.",
+    no_args_is_help=True,
+)
+LinkOpt = Annotated[
+    list[str] | None, typer.Option("--link", help="A link id that fails (repeatable).")
+]
+DeviceOpt = Annotated[
+    list[str] | None, typer.Option("--device", help="A device that fails (repeatable).")
+]
+SiteOpt = Annotated[
+    list[str] | None,
+    typer.Option("--site", help="A site whose devices all fail: province, commune or DC."),
+]
 
 SHOWN = 20  # rows per section in the table, unless --all
 
@@ -28,16 +46,9 @@ SECTIONS = (
 @app.command()
 def impact(
     ctx: typer.Context,
-    link: Annotated[
-        list[str] | None, typer.Option("--link", help="A link id that fails (repeatable).")
-    ] = None,
-    device: Annotated[
-        list[str] | None, typer.Option("--device", help="A device that fails (repeatable).")
-    ] = None,
-    site: Annotated[
-        list[str] | None,
-        typer.Option("--site", help="A site whose devices all fail: province, commune or DC."),
-    ] = None,
+    link: LinkOpt = None,
+    device: DeviceOpt = None,
+    site: SiteOpt = None,
     inventory: InventoryOpt = None,
     all_rows: Annotated[bool, typer.Option("--all", help="List every device, not 20.")] = False,
     json_out: JsonOpt = False,
@@ -47,9 +58,7 @@ def impact(
     tenants' devices lose their hosted services, and what the NMS can no longer see.
     Computed from the inventory's link graph alone; changes nothing. Link ids are those
     of `govnet link list`."""
-    failure = Failure(tuple(link or ()), tuple(device or ()), tuple(site or ()))
-    if failure.empty:
-        raise UsageError("say what fails: --link ID, --device NAME or --site ID (repeatable)")
+    failure = _failure(link, device, site)
     inv = load_inventory(inventory_path(ctx, inventory))
     result = Network(inv).impact(failure)
     if json_out:
@@ -98,3 +107,113 @@ def _print(result: Impact, all_rows: bool) -> None:
         title = "Tenants cut off from their hosted services"
         columns = ["tenant", "service", "hosted in", "cut-off devices"]
         console.print(output.table(title, columns, services))
+
+
+def _failure(link: list[str] | None, device: list[str] | None, site: list[str] | None) -> Failure:
+    failure = Failure(tuple(link or ()), tuple(device or ()), tuple(site or ()))
+    if failure.empty:
+        raise UsageError("say what fails: --link ID, --device NAME or --site ID (repeatable)")
+    return failure
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title", help="What the change is (1-200 chars).")],
+    window: Annotated[
+        str,
+        typer.Option(
+            "--window",
+            help="START..END, e.g. 2026-12-05T22:00..02:00 (Cambodia time unless an offset"
+            " such as Z or +07:00 is given; END may be a time of day).",
+        ),
+    ],
+    link: LinkOpt = None,
+    device: DeviceOpt = None,
+    site: SiteOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")] = "",
+    author: Annotated[
+        str | None, typer.Option("--author", help="Who (default: cli:<login name>).")
+    ] = None,
+    inventory: InventoryOpt = None,
+    state_dir: StateOpt = Path(".govnet"),
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a planned change: its window, the links, devices and sites it takes down,
+    and the impact computed from the inventory now (kept with the record, with the
+    inventory's git revision). Prints the new change's id."""
+    failure = _failure(link, device, site)
+    span = parse_window(window)
+    path = inventory_path(ctx, inventory)
+    inv = load_inventory(path)
+    result = Network(inv).impact(failure)
+    record = ChangeStore(state_dir).create(
+        title=title,
+        reason=reason,
+        author=author or f"cli:{getpass.getuser()}",
+        window=span,
+        impact=result,
+        inventory=str(path),
+        revision=inventory_revision(path),
+    )
+    if json_out:
+        output.print_json(record.as_dict())
+        return
+    output.console.print(f"[bold]change {record.id}[/bold] recorded: {record.title}")
+    _print(result, all_rows=False)
+
+
+@app.command("list")
+def list_(state_dir: StateOpt = Path(".govnet"), json_out: JsonOpt = False) -> None:
+    """Every change record, by window."""
+    records = ChangeStore(state_dir).list()
+    if json_out:
+        output.print_json([r.as_dict() for r in records])
+        return
+    rows = [(r.id, r.state, _window(r), r.title, r.author, _counts(r)) for r in records]
+    columns = ["id", "state", "window (ICT)", "title", "author", "isolated/degraded"]
+    output.console.print(output.table(None, columns, rows))
+
+
+@app.command()
+def show(
+    ident: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+    state_dir: StateOpt = Path(".govnet"),
+    json_out: JsonOpt = False,
+) -> None:
+    """One change record: what, when, by whom, its impact and every step taken."""
+    record = ChangeStore(state_dir).get(ident)
+    if json_out:
+        output.print_json(record.as_dict())
+        return
+    elements = record.impact["failure"]
+    what = [f"link {x}" for x in elements["links"]] + [f"device {x}" for x in elements["devices"]]
+    what += [f"site {x}" for x in elements["sites"]]
+    facts = [
+        ("title", record.title),
+        ("state", record.state),
+        ("window (ICT)", _window(record)),
+        ("author", record.author),
+        ("reason", record.reason or "–"),
+        ("elements", ", ".join(what)),
+        ("inventory", f"{record.inventory} @ {record.revision or 'not in git'}"),
+        ("isolated / degraded", _counts(record)),
+        (
+            "tenants cut off",
+            ", ".join(f"{t['tenant']} {t['service']}" for t in record.impact["tenants"]) or "–",
+        ),
+    ]
+    output.console.print(output.table(f"change {record.id}", ["", ""], facts))
+    events = [(e["at"], e["who"], e["step"], e["detail"]) for e in record.events]
+    output.console.print(output.table("History", ["when (UTC)", "who", "step", "detail"], events))
+
+
+def _window(record: ChangeRecord) -> str:
+    from controller.change.records import ICT
+
+    start, end = record.window.start.astimezone(ICT), record.window.end.astimezone(ICT)
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+
+
+def _counts(record: ChangeRecord) -> str:
+    return f"{len(record.impact['isolated'])} / {len(record.impact['degraded'])}"

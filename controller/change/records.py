@@ -1,0 +1,214 @@
+"""Change records: a planned change to the network — title, reason, author, window, the
+elements it touches and the impact computed from the inventory when it was recorded —
+and every step taken on it, kept in the state store (``<state-dir>/changes.db``).
+
+Windows are given as ``START..END``: ISO dates and times, with an offset (``Z``,
+``+07:00``) or without one, then read as Cambodia's time (ICT, UTC+07:00, no daylight
+saving); stored in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from controller.change.impact import Failure, Impact, to_json
+from controller.errors import GovnetError, UsageError
+from controller.hosting.request import clean_text
+from controller.store import Connection, Row, open_database
+
+ICT = timezone(timedelta(hours=7), "ICT")
+MAX_WINDOW = timedelta(days=7)
+SQLITE_MAX_ID = 2**63 - 1
+STATES = ("planned", "running", "finished", "cancelled")
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?$")
+
+
+class UnknownChange(GovnetError):
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def as_text(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def parse_time(text: str, option: str = "--window") -> datetime:
+    value = text.strip()
+    if not _TIME.match(value):
+        raise UsageError(
+            f"{option} {text!r}: expected a date and time such as 2026-12-05T22:00"
+            " (Cambodia time) or 2026-12-05T15:00Z"
+        )
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{option} {text!r}: {exc}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ICT)
+    return moment.astimezone(UTC)
+
+
+def parse_window(text: str, now: datetime | None = None) -> Window:
+    """``START..END`` → a window in UTC; the end after the start, at most 7 days long, and
+    not over yet."""
+    start_text, sep, end_text = text.partition("..")
+    if not sep:
+        raise UsageError(f"--window {text!r}: expected START..END, e.g. 2026-12-05T22:00..02:00")
+    start = parse_time(start_text)
+    if re.fullmatch(r"\d{2}:\d{2}", end_text.strip()):  # END as a time: the next such time
+        local = start.astimezone(ICT)
+        hour, minute = (int(p) for p in end_text.strip().split(":"))
+        end_local = local.replace(hour=hour, minute=minute, second=0)
+        if end_local <= local:
+            end_local += timedelta(days=1)
+        end = end_local.astimezone(UTC)
+    else:
+        end = parse_time(end_text)
+    if end <= start:
+        raise UsageError(f"--window {text!r}: the end is not after the start")
+    if end - start > MAX_WINDOW:
+        raise UsageError(f"--window {text!r}: longer than {MAX_WINDOW.days} days")
+    if end <= (now or datetime.now(UTC)):
+        raise UsageError(f"--window {text!r}: the window is already over")
+    return Window(start, end)
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    id: int
+    title: str
+    reason: str
+    author: str
+    window: Window
+    failure: Failure
+    impact: dict[str, Any]
+    inventory: str
+    revision: str
+    state: str
+    created_at: str
+    events: tuple[dict[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "reason": self.reason,
+            "author": self.author,
+            "window": {
+                "start": self.window.start.isoformat(),
+                "end": self.window.end.isoformat(),
+            },
+            "elements": self.impact["failure"],
+            "impact": {k: v for k, v in self.impact.items() if k != "failure"},
+            "inventory": self.inventory,
+            "revision": self.revision,
+            "state": self.state,
+            "created_at": self.created_at,
+            "events": list(self.events),
+        }
+
+
+class ChangeStore:
+    def __init__(self, state_dir: Path) -> None:
+        self.db = open_database(state_dir / "changes.db", "changes")
+
+    def create(
+        self,
+        *,
+        title: str,
+        reason: str,
+        author: str,
+        window: Window,
+        impact: Impact,
+        inventory: str,
+        revision: str,
+    ) -> ChangeRecord:
+        title = clean_text(title)
+        if not 1 <= len(title) <= 200:
+            raise UsageError("--title: say what the change is, in 1 to 200 characters")
+        reason = clean_text(reason, multiline=True)
+        if len(reason) > 4000:
+            raise UsageError("--reason: at most 4,000 characters")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.transaction() as tx:
+            cursor = tx.execute(
+                "INSERT INTO changes (title, reason, author, window_start, window_end,"
+                " elements, impact, inventory, revision, state, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    reason,
+                    author,
+                    window.start.isoformat(),
+                    window.end.isoformat(),
+                    json.dumps(to_json(impact)["failure"]),
+                    json.dumps(to_json(impact)),
+                    inventory,
+                    revision,
+                    "planned",
+                    now,
+                ),
+            )
+            ident = cursor.lastrowid
+            assert ident is not None
+            _event(tx, ident, author, "new", f"window {window.as_text()}")
+        return self.get(ident)
+
+    def get(self, ident: int) -> ChangeRecord:
+        if not 1 <= ident <= SQLITE_MAX_ID:
+            raise UnknownChange(f"no change {ident}")
+        with self.db.connect() as conn:
+            row = conn.execute("SELECT * FROM changes WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                raise UnknownChange(f"no change {ident} (govnet change list shows them)")
+            events = conn.execute(
+                "SELECT at, who, step, detail FROM change_events WHERE change_id = ? ORDER BY id",
+                (ident,),
+            ).fetchall()
+        return _record(
+            row, tuple({k: str(e[k]) for k in ("at", "who", "step", "detail")} for e in events)
+        )
+
+    def list(self) -> list[ChangeRecord]:
+        with self.db.connect() as conn:
+            rows = conn.execute("SELECT * FROM changes ORDER BY window_start, id").fetchall()
+        return [_record(row) for row in rows]
+
+
+def _event(tx: Connection, ident: int, who: str, step: str, detail: str) -> None:
+    tx.execute(
+        "INSERT INTO change_events (change_id, at, who, step, detail) VALUES (?, ?, ?, ?, ?)",
+        (ident, datetime.now(UTC).isoformat(timespec="seconds"), who, step, detail),
+    )
+
+
+def _record(row: Row, events: tuple[dict[str, str], ...] = ()) -> ChangeRecord:
+    elements = json.loads(str(row["elements"]))
+    return ChangeRecord(
+        id=int(row["id"]),
+        title=str(row["title"]),
+        reason=str(row["reason"]),
+        author=str(row["author"]),
+        window=Window(
+            datetime.fromisoformat(str(row["window_start"])),
+            datetime.fromisoformat(str(row["window_end"])),
+        ),
+        failure=Failure(
+            tuple(elements["links"]), tuple(elements["devices"]), tuple(elements["sites"])
+        ),
+        impact=json.loads(str(row["impact"])),
+        inventory=str(row["inventory"]),
+        revision=str(row["revision"]),
+        state=str(row["state"]),
+        created_at=str(row["created_at"]),
+        events=events,
+    )

@@ -72,6 +72,7 @@ class Impact:
     tenants: tuple[TenantImpact, ...] = ()
     unmonitored: tuple[DeviceRef, ...] = ()
     isolated_sites: tuple[str, ...] = field(default=())  # every device there down/isolated
+    links_down: tuple[str, ...] = ()  # the failed links and every link of a failed device
 
     def names(self, section: str) -> list[str]:
         return [ref.name for ref in getattr(self, section)]
@@ -154,6 +155,11 @@ class Network:
                 degraded.append(name)
             if before.monitored(name) and not after.monitored(name):
                 unmonitored.append(name)
+        links_down = sorted(
+            link_id
+            for link_id, link in self.links.items()
+            if link_id in failure.links or link.a_device in down or link.b_device in down
+        )
         gone = down | set(isolated)
         isolated_sites = sorted(
             site
@@ -168,6 +174,7 @@ class Network:
             tenants=tuple(sorted(self._tenants(after, down))),
             unmonitored=self._sorted(unmonitored),
             isolated_sites=tuple(isolated_sites),
+            links_down=tuple(links_down),
         )
 
     def _tenants(self, after: _State, down: set[str]) -> Iterable[TenantImpact]:
@@ -248,6 +255,7 @@ def to_json(result: Impact) -> dict[str, object]:
         "down": refs(result.down),
         "isolated": refs(result.isolated),
         "isolated_sites": list(result.isolated_sites),
+        "links_down": list(result.links_down),
         "degraded": refs(result.degraded),
         "tenants": [
             {

@@ -178,6 +178,40 @@ class ChangeStore:
             row, tuple({k: str(e[k]) for k in ("at", "who", "step", "detail")} for e in events)
         )
 
+    def start(self, ident: int, who: str, silence_ids: list[str]) -> ChangeRecord:
+        """planned → running, with the silences created for it."""
+        with self.db.transaction() as tx:
+            self._move(tx, ident, "planned", "running")
+            tx.executemany(
+                "INSERT INTO change_silences (change_id, silence_id) VALUES (?, ?)",
+                [(ident, s) for s in silence_ids],
+            )
+            _event(tx, ident, who, "start", f"{len(silence_ids)} silence(s)")
+        return self.get(ident)
+
+    def finish(self, ident: int, who: str) -> ChangeRecord:
+        """running → finished (the caller expired the silences)."""
+        with self.db.transaction() as tx:
+            self._move(tx, ident, "running", "finished")
+            _event(tx, ident, who, "finish", "silences removed")
+        return self.get(ident)
+
+    def silences(self, ident: int) -> list[str]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT silence_id FROM change_silences WHERE change_id = ? ORDER BY silence_id",
+                (ident,),
+            ).fetchall()
+        return [str(r["silence_id"]) for r in rows]
+
+    def _move(self, tx: Connection, ident: int, source: str, target: str) -> None:
+        row = tx.execute("SELECT state FROM changes WHERE id = ?", (ident,)).fetchone()
+        if row is None:
+            raise UnknownChange(f"no change {ident} (govnet change list shows them)")
+        if str(row["state"]) != source:
+            raise UsageError(f"change {ident} is {row['state']}, not {source}")
+        tx.execute("UPDATE changes SET state = ? WHERE id = ?", (target, ident))
+
     def list(self) -> list[ChangeRecord]:
         with self.db.connect() as conn:
             rows = conn.execute("SELECT * FROM changes ORDER BY window_start, id").fetchall()

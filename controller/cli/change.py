@@ -12,11 +12,14 @@ import typer
 from controller.change.impact import DeviceRef, Failure, Impact, Network, to_json
 from controller.change.records import ChangeRecord, ChangeStore, parse_window
 from controller.change.revision import inventory_revision
+from controller.change.service import finish_change, start_change
 from controller.cli import output
 from controller.cli.provisioning import StateOpt
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
+from controller.soc.backends import HttpAlertmanager
+from controller.soc.stack import read_state
 
 app = typer.Typer(
     help="Changes: their blast radius from the inventory, and change records.",
@@ -150,7 +153,7 @@ def new(
     record = ChangeStore(state_dir).create(
         title=title,
         reason=reason,
-        author=author or f"cli:{getpass.getuser()}",
+        author=_who(author),
         window=span,
         impact=result,
         inventory=str(path),
@@ -217,3 +220,63 @@ def _window(record: ChangeRecord) -> str:
 
 def _counts(record: ChangeRecord) -> str:
     return f"{len(record.impact['isolated'])} / {len(record.impact['degraded'])}"
+
+
+AlertmanagerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--alertmanager-url",
+        help="Alertmanager's API (default: the one `govnet soc up` started for --state-dir).",
+    ),
+]
+
+
+def _alertmanager(state_dir: Path, url: str | None) -> HttpAlertmanager:
+    known = read_state(state_dir).get("alertmanager_url")
+    return HttpAlertmanager(url or str(known or "http://127.0.0.1:9093"))
+
+
+def _who(author: str | None) -> str:
+    return author or f"cli:{getpass.getuser()}"
+
+
+@app.command()
+def start(
+    ident: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+    alertmanager_url: AlertmanagerOpt = None,
+    author: Annotated[str | None, typer.Option("--author", help="Who starts it.")] = None,
+    state_dir: StateOpt = Path(".govnet"),
+    json_out: JsonOpt = False,
+) -> None:
+    """The change begins: Alertmanager silences for exactly its predicted impact (its
+    devices, its links, the province-wide alerts of provinces it cuts off), ending with
+    its window. Anything outside that impact still pages."""
+    record = start_change(
+        ChangeStore(state_dir), ident, _alertmanager(state_dir, alertmanager_url), _who(author)
+    )
+    if json_out:
+        output.print_json(record.as_dict())
+        return
+    silences = ChangeStore(state_dir).silences(ident)
+    output.console.print(
+        f"change {ident} running until {_window(record).split(' – ')[1]} ICT:"
+        f" {len(silences)} silence(s) in Alertmanager"
+    )
+
+
+@app.command()
+def finish(
+    ident: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+    alertmanager_url: AlertmanagerOpt = None,
+    author: Annotated[str | None, typer.Option("--author", help="Who finishes it.")] = None,
+    state_dir: StateOpt = Path(".govnet"),
+    json_out: JsonOpt = False,
+) -> None:
+    """The change is done: its silences are removed now, before the window ends."""
+    record = finish_change(
+        ChangeStore(state_dir), ident, _alertmanager(state_dir, alertmanager_url), _who(author)
+    )
+    if json_out:
+        output.print_json(record.as_dict())
+        return
+    output.console.print(f"change {ident} finished: its silences are removed")

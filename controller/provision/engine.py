@@ -267,7 +267,7 @@ class Engine:
                 self._confirm,
                 [w for w in pushed if w.armed and w.spec.device.name not in failed_devices],
             )
-            failed_devices |= {name for name in confirmed if name}
+            failed_devices |= self._with_peers({name for name in confirmed if name}, pushed)
             to_restore = [w for w in changed if w.spec.device.name in failed_devices]
             self._parallel(lambda w: self._restore(w, backups[w.spec.device.name]), to_restore)
             for work in pushed:
@@ -329,23 +329,45 @@ class Engine:
     def _confirm(self, work: _Work) -> str:
         """Confirm (and save) a verified change; the device's name when it was not."""
         name = work.spec.device.name
-        assert work.armed is not None and work.session is not None
+        assert work.armed is not None and work.session is not None and work.plan is not None
+        checks = work.result.checks if work.result else []
         try:
             self.progress(name, "confirming")
             confirm.confirm(work.armed, work.session)
-            work.armed = None
-            work.session.save()
-            return ""
         except Exception as exc:  # per-device failure is data: the device undoes it
             work.result = DeviceResult(
                 name,
                 "rolled-back",
-                f"not confirmed ({exc}): the device undoes the change by itself",
-                work.plan.commands if work.plan else [],
-                work.plan.diff if work.plan else "",
-                work.result.checks if work.result else [],
+                f"not confirmed ({failure(name, exc)}): the device undoes the change by itself",
+                work.plan.commands,
+                work.plan.diff,
+                checks,
             )
             return name
+        work.armed = None
+        try:
+            work.session.save()
+        except Exception as exc:  # per-device failure is data: the others go on
+            work.result = DeviceResult(
+                name,
+                "failed",
+                f"confirmed but not saved: {failure(name, exc)}",
+                work.plan.commands,
+                work.plan.diff,
+                checks,
+            )
+        return ""
+
+    def _with_peers(self, names: set[str], pushed: list[_Work]) -> set[str]:
+        """``names`` and the changed devices across their changed links (already
+        confirmed ones are then restored from here: a link is changed at both ends or
+        at neither)."""
+        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
+        mine = {n: p for n, p in plans.items() if n in names}
+        out = set(names)
+        for link in links_to_verify(self.inv, mine, self.options.lab_nodes) if mine else []:
+            out |= {link.a_device, link.b_device} & set(plans)
+        return out
 
     def _undo_armed(self, work: _Work) -> str:
         """Let an armed device undo the change: now, or — without contact — by its own
@@ -360,8 +382,8 @@ class Engine:
             return "undone on the device"
         except ConnectError as exc:
             log.info("%s: %s; waiting for its timer", work.spec.device.name, exc)
-        except GovnetError as exc:  # it answered but could not undo: restore from here
-            return f"the device's undo failed ({exc})"
+        except Exception as exc:  # it answered but could not undo: restore from here
+            return f"the device's undo failed ({failure(work.spec.device.name, exc)})"
         self.progress(work.spec.device.name, "waiting for the device to undo")
         confirm.wait_until_undone(armed)
         if work.session is not None:

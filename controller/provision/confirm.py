@@ -381,7 +381,10 @@ def transcript(mechanism: Mechanism, commands: list[str], confirm_timeout: float
     """What govnet sends for one armed change, phase by phase (golden-tested)."""
     armed = Armed(mechanism, mechanism.timer(confirm_timeout), 0.0)
     armed.values = template_values(armed.seconds) | {"dir": "DIR", "script": "SCRIPT"}
-    lines = [f"# {mechanism.platform.value}: {mechanism.name}, timer {armed.seconds:g} s"]
+    lines = [
+        f"# {mechanism.platform.value}: {mechanism.name}, timer {armed.seconds:g} s",
+        f"# {mechanism.summary}",
+    ]
 
     def phase(title: str, steps: tuple[Step, ...]) -> None:
         lines.append(f"[{title}]")
@@ -397,11 +400,6 @@ def transcript(mechanism: Mechanism, commands: list[str], confirm_timeout: float
     lines.append(f"exec: {save}")
     phase("cancel", mechanism.cancel)
     return "\n".join(lines) + "\n"
-
-
-def describe() -> list[tuple[str, str]]:
-    """(platform, mechanism) for help texts and the README."""
-    return [(m.platform.value, m.summary) for m in MECHANISMS.values()]
 
 
 def release(armed: Armed) -> None:

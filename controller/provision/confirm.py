@@ -11,7 +11,8 @@ and cancel (undo now), and where they run.
 
 - ``cisco_ios``: the configuration archive's revert timer — the change is entered with
   ``configure terminal revert timer <minutes>`` and kept by ``configure confirm``;
-  ``configure revert now`` undoes it (the template configures ``archive``).
+  ``configure revert now`` undoes it (arming configures the ``archive`` it needs, as the
+  template renders it).
 - ``huawei_vrp``: two-stage commit — ``commit trial <seconds>`` (at least 60), kept by
   ``commit``; ``abort trial`` undoes it.
 - ``frr``: FRR 8.4 has no usable one. Its transactional CLI (``configure`` +
@@ -211,6 +212,13 @@ IOS_MECHANISM = Mechanism(
     platform=Platform.CISCO_IOS,
     name="configure terminal revert timer",
     summary="configure terminal revert timer <minutes> (archive), then configure confirm",
+    arm=(  # the revert timer needs the archive; the template renders the same lines
+        Step(
+            Where.CONFIG,
+            ("archive", " path flash:govnet-archive", " maximum 14", "exit"),
+            "configure the archive",
+        ),
+    ),
     enter="configure terminal revert timer {minutes}",
     probe=(Step(Where.EXEC, ("show clock",), "reach the device"),),
     confirm=(Step(Where.EXEC, ("configure confirm",), "confirm"),),

@@ -109,6 +109,11 @@ def test_ios_confirm_probes_then_confirms_mock_device_no_ios_here() -> None:
     device.configure(["hostname x"], armed.enter)
     confirm.confirm(armed, device)
     assert device.sent == [
+        "configure terminal",
+        "archive",
+        " path flash:govnet-archive",
+        " maximum 14",
+        "exit",
         "configure terminal revert timer 1",
         "hostname x",
         "show clock",
@@ -119,7 +124,7 @@ def test_ios_confirm_probes_then_confirms_mock_device_no_ios_here() -> None:
 def test_ios_silent_after_the_push_is_never_confirmed_nor_cancelled_mock_device() -> None:
     """A change that lets commands in but no answers out must not be confirmed by a
     command that arrives: the probe's silence stops govnet, the device reverts by itself."""
-    device = FakeDevice(silent_after=2)
+    device = FakeDevice(silent_after=7)
     armed = confirm.arm(confirm.IOS_MECHANISM, device, None, 30)
     device.configure(["ip route 0.0.0.0 0.0.0.0 Null0"], armed.enter)
     with pytest.raises(ConnectError):

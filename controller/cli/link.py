@@ -121,15 +121,33 @@ def apply(
         typer.Option(
             min=1,
             max=3600,
-            help="Seconds for the change to verify (or for contact to "
-            "come back) before the backup is restored.",
+            help="Seconds for the change to verify before it is undone; the device's own "
+            "confirm timer is set to this plus 10 s (IOS: whole minutes, VRP: at least 60 s).",
         ),
     ] = 30.0,
+    shell_user: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GOVNET_SHELL_USER",
+            help="FRR: the node's shell login (same secret as its SSH credential) that "
+            "arms the on-node confirm timer. Default in a lab: its Ansible login "
+            "($ANSIBLE_USER, govnet-ansible); elsewhere without it FRR changes are "
+            "undone from the controller only.",
+        ),
+    ] = None,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Back up, push the change, save, verify the links it touched; restore on failure.
+    """Back up, arm the device's confirm timer, push, verify the links it touched, then
+    confirm and save; on failure the change is undone.
+
+    The device undoes an unconfirmed change by itself, so a change that cuts govnet off
+    (or a crash of govnet) is undone too: cisco_ios `configure terminal revert timer`
+    then `configure confirm`; huawei_vrp `commit trial` then `commit`; frr (whose
+    transactional CLI does not cover ospfd/bgpd in 8.4) an on-node timer started over
+    the shell login that restores the saved running config with frr-reload.py. The
+    controller then checks the restored config is byte-for-byte the backup.
 
     Exits 1 when any device failed or was rolled back. Every device is appended to the
     audit log (who, when, diff, result).
@@ -146,6 +164,7 @@ def apply(
         trust_on_first_use,
         confirm_timeout,
         production=production,
+        shell_user=shell_user,
     )
     results, notes = run_engine(selection, Engine.apply, json_out)
     report("apply", results, notes, json_out)

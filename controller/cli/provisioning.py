@@ -98,8 +98,13 @@ def reach(
     state_dir: Path,
     tofu: bool,
     confirm_timeout: float = 30.0,
+    shell_user: str | None = None,
 ) -> Reach:
     name, nodes = lab_nodes(lab) if lab is not None else (None, None)
+    if name is not None and shell_user is None:
+        from simulations.services import DEFAULT_ANSIBLE_USER
+
+        shell_user = os.environ.get("ANSIBLE_USER") or DEFAULT_ANSIBLE_USER
     namespace = netns or (f"clab-{name}-mgmt" if name else None)
     factory: SocketFactory = plain_socket
     if namespace is not None:
@@ -121,6 +126,7 @@ def reach(
         open_socket=factory,
         pinger=lab_pinger(name) if name else None,
         lab_nodes=nodes,
+        shell_user=shell_user,
     )
     return Reach(name, options)
 
@@ -166,6 +172,7 @@ class Selection:
     trust_on_first_use: bool
     confirm_timeout: float = 30.0
     production: bool = False
+    shell_user: str | None = None
 
 
 def run_engine(
@@ -190,6 +197,7 @@ def run_engine(
         selection.state_dir,
         selection.trust_on_first_use,
         selection.confirm_timeout,
+        selection.shell_user,
     )
     specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([spec.device.name for spec in specs], not quiet) as progress:

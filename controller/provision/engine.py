@@ -1,15 +1,19 @@
 """Plan and apply across devices: bounded parallel SSH, verify, roll back on failure.
 
 Apply runs in phases so a link is verified only once both its ends are changed:
-prepare (connect, back up, plan) → push (configure, save) → verify the links the
-change touched (until ``confirm_timeout``) → restore the backup on every device of
-a failed link, or whose push failed, or that the controller lost contact with
-(commit-confirm semantics on platforms that lack it). Per-device failure is data
-(a :class:`DeviceResult`), never an exception that stops the others.
+prepare (connect, back up, plan) → arm the device's own confirm timer
+(:mod:`controller.provision.confirm`) → push (configure; save unless armed) → verify
+the links the change touched (until ``confirm_timeout``) → confirm (and save) on
+success → restore the backup on every device of a failed link, or whose push failed,
+or that the controller lost contact with. An armed device undoes the change by
+itself when it is not confirmed, so a change that cuts the controller off is undone
+too. Per-device failure is data (a :class:`DeviceResult`), never an exception that
+stops the others.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +24,8 @@ from typing import TypeVar
 
 from controller.errors import GovnetError
 from controller.inventory.model import Inventory
-from controller.provision.errors import ProvisionError, one_line
+from controller.provision import confirm
+from controller.provision.errors import ConnectError, ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
 from controller.provision.plan import DevicePlan, DeviceSpec, links_to_verify, plan_device
 from controller.provision.store import AuditLog, BackupStore
@@ -64,6 +69,9 @@ class Options:
     connect_timeout: float = 10.0
     lab_nodes: frozenset[str] | None = None
     """In a lab: the nodes that exist there (links to anything else are not verified)."""
+    shell_user: str | None = None
+    """FRR: the node's shell login (same secret) for the on-node confirm timer; without
+    it FRR changes are rolled back from the controller only."""
 
 
 @dataclass
@@ -101,6 +109,7 @@ class _Work:
     session: NetmikoSession | None = None
     plan: DevicePlan | None = None
     result: DeviceResult | None = None
+    armed: confirm.Armed | None = None
 
 
 class Engine:
@@ -152,9 +161,13 @@ class Engine:
             key_file,
         )
 
-    def _connect(self, spec: DeviceSpec) -> NetmikoSession:
+    def _connect(self, spec: DeviceSpec, shell_user: str | None = None) -> NetmikoSession:
+        """A session to the device's network CLI, or as ``shell_user`` to its shell."""
+        target = self.target(spec)
+        if shell_user is not None:
+            target = dataclasses.replace(target, device_type="linux", username=shell_user)
         return connect(
-            self.target(spec),
+            target,
             self.hostkeys,
             trust_on_first_use=self.options.trust_on_first_use,
             open_socket=self.options.open_socket,
@@ -177,6 +190,8 @@ class Engine:
 
     def _close(self, works: list[_Work]) -> None:
         for work in works:
+            if work.armed is not None:
+                confirm.release(work.armed)
             if work.session is not None:
                 work.session.close()
                 work.session = None
@@ -243,10 +258,16 @@ class Engine:
                 assert work.plan is not None
                 backups[work.spec.device.name] = work.plan.running
                 self.backups.save(work.spec.device.name, work.plan.running)
-            self._parallel(self._push, changed)
+            self._parallel(self._arm, changed)
+            self._parallel(self._push, [w for w in changed if w.result is None])
             pushed = [w for w in changed if w.result is None]
             failed_devices = {w.spec.device.name for w in changed if w.result is not None}
             failed_devices |= self._verify(pushed, works)
+            confirmed = self._parallel(
+                self._confirm,
+                [w for w in pushed if w.armed and w.spec.device.name not in failed_devices],
+            )
+            failed_devices |= self._with_peers({name for name in confirmed if name}, pushed)
             to_restore = [w for w in changed if w.spec.device.name in failed_devices]
             self._parallel(lambda w: self._restore(w, backups[w.spec.device.name]), to_restore)
             for work in pushed:
@@ -278,16 +299,128 @@ class Engine:
             )
         return results
 
-    def _push(self, work: _Work) -> None:
+    # ----------------------------------------------------------------- confirm hook
+
+    def _arm(self, work: _Work) -> None:
+        """Arm the device's own undo before the push; no push when arming fails."""
+        mechanism = confirm.MECHANISMS.get(work.spec.platform)
+        if mechanism is None or (confirm.needs_shell(mechanism) and not self.options.shell_user):
+            return
         name = work.spec.device.name
         assert work.session is not None and work.plan is not None
         try:
-            self.progress(name, f"pushing {len(work.plan.commands)} commands")
-            work.session.configure(work.plan.commands)
+            self.progress(name, f"arming {mechanism.name}")
+            work.armed = confirm.arm(
+                mechanism,
+                work.session,
+                lambda: self._connect(work.spec, self.options.shell_user),
+                self.options.confirm_timeout,
+            )
+        except Exception as exc:  # per-device failure is data: the others go on
+            work.result = DeviceResult(
+                name,
+                "failed",
+                f"not changed: could not arm {mechanism.name}: {failure(name, exc)}",
+                work.plan.commands,
+                work.plan.diff,
+            )
+            self.progress(name, "arm failed")
+
+    def _confirm(self, work: _Work) -> str:
+        """Confirm (and save) a verified change; the device's name when it was not."""
+        name = work.spec.device.name
+        assert work.armed is not None and work.session is not None and work.plan is not None
+        checks = work.result.checks if work.result else []
+        try:
+            self.progress(name, "confirming")
+            confirm.confirm(work.armed, work.session)
+        except Exception as exc:  # per-device failure is data: the device undoes it
+            work.result = DeviceResult(
+                name,
+                "rolled-back",
+                f"not confirmed ({failure(name, exc)}): the device undoes the change by itself",
+                work.plan.commands,
+                work.plan.diff,
+                checks,
+            )
+            return name
+        work.armed = None
+        try:
             work.session.save()
         except Exception as exc:  # per-device failure is data: the others go on
             work.result = DeviceResult(
-                name, "failed", failure(name, exc), work.plan.commands, work.plan.diff
+                name,
+                "failed",
+                f"confirmed but not saved: {failure(name, exc)}",
+                work.plan.commands,
+                work.plan.diff,
+                checks,
+            )
+        return ""
+
+    def _with_peers(self, names: set[str], pushed: list[_Work]) -> set[str]:
+        """``names`` and the changed devices across their changed links (already
+        confirmed ones are then restored from here: a link is changed at both ends or
+        at neither)."""
+        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
+        mine = {n: p for n, p in plans.items() if n in names}
+        out = set(names)
+        for link in links_to_verify(self.inv, mine, self.options.lab_nodes) if mine else []:
+            out |= {link.a_device, link.b_device} & set(plans)
+        return out
+
+    def _undo_armed(self, work: _Work) -> str:
+        """Let an armed device undo the change: now, or — without contact — by its own
+        timer (then reconnect). How it went; the caller checks the result either way."""
+        armed = work.armed
+        assert armed is not None
+        work.armed = None
+        try:
+            if work.session is None:
+                raise ConnectError("no session")
+            confirm.cancel(armed, work.session)
+            return "undone on the device"
+        except ConnectError as exc:
+            log.info("%s: %s; waiting for its timer", work.spec.device.name, exc)
+        except Exception as exc:  # it answered but could not undo: restore from here
+            return f"the device's undo failed ({failure(work.spec.device.name, exc)})"
+        self.progress(work.spec.device.name, "waiting for the device to undo")
+        confirm.wait_until_undone(armed)
+        if work.session is not None:
+            work.session.close()
+            work.session = None
+        deadline = time.monotonic() + confirm.RECONNECT_WINDOW
+        while work.session is None:
+            try:
+                work.session = self._connect(work.spec)
+            except ConnectError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(1.0)
+        return "undone by the device itself (confirm timer, no contact)"
+
+    # ----------------------------------------------------------------- push
+
+    def _push(self, work: _Work) -> None:
+        name = work.spec.device.name
+        assert work.session is not None and work.plan is not None
+        armed = work.armed
+        try:
+            self.progress(name, f"pushing {len(work.plan.commands)} commands")
+            if armed is None:
+                work.session.configure(work.plan.commands)
+                work.session.save()
+            else:  # saved once confirmed; past the device's timer there is no point waiting
+                wait = max(5.0, armed.expires - time.monotonic())
+                work.session.configure(work.plan.commands + armed.after_push, armed.enter, wait)
+                armed.pushed()
+        except Exception as exc:  # per-device failure is data: the others go on
+            status = "failed"
+            if armed is not None and isinstance(exc, ConnectError):
+                armed.lost = True  # the change is in; the device's timer takes it out
+                status = "rolled-back"
+            work.result = DeviceResult(
+                name, status, failure(name, exc), work.plan.commands, work.plan.diff
             )
             self.progress(name, "push failed")
 
@@ -305,6 +438,9 @@ class Engine:
             if w.session is not None and w.result is None
         }
         deadline = time.monotonic() + self.options.confirm_timeout
+        expiries = [w.armed.expires for w in pushed if w.armed is not None]
+        if expiries:  # leave the armed devices time to be confirmed
+            deadline = min(deadline, min(expiries) - confirm.RESERVE)
         try:
             checks = verify_links(links, sessions, self.options.pinger, deadline)
         except ProvisionError as exc:
@@ -344,7 +480,11 @@ class Engine:
         self.progress(name, "restoring backup")
         result = work.result or DeviceResult(name, "rolled-back")
         result.status = "rolled-back" if result.status != "failed" else "failed"
+        saved = work.armed is None  # an armed change was never saved
         try:
+            if work.armed is not None:
+                undone = self._undo_armed(work)
+                result.message = f"{result.message}; {undone}" if result.message else undone
             if work.session is None:
                 work.session = self._connect(work.spec)
             dialect = work.spec.dialect
@@ -356,7 +496,8 @@ class Engine:
                 current = work.session.show(dialect.show_running)
             undo = commands(parse(current, dialect), parse(backup, dialect), dialect)
             work.session.configure(undo)
-            work.session.save()
+            if undo or saved:
+                work.session.save()
             after = work.session.show(dialect.show_running)
             same = after == backup
             note = "config restored byte-for-byte" if same else "config restored (text differs!)"

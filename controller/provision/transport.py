@@ -63,8 +63,10 @@ class Target:
 
 
 class Session(Protocol):
-    def show(self, command: str) -> str: ...
-    def configure(self, commands: list[str]) -> str: ...
+    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str: ...
+    def configure(
+        self, commands: list[str], enter: str | None = None, read_timeout: float = 60.0
+    ) -> str: ...
     def save(self) -> str: ...
     def close(self) -> None: ...
 
@@ -74,28 +76,34 @@ class NetmikoSession:
         self.target = target
         self._conn = connection
 
-    def show(self, command: str) -> str:
+    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
+        """The command's output; ``echo=False`` does not wait for the command's echo first
+        (a long shell line wraps on the terminal)."""
         try:
-            return str(self._conn.send_command(command, read_timeout=30))
+            return str(self._conn.send_command(command, read_timeout=read_timeout, cmd_verify=echo))
         except (ReadTimeout, OSError, EOFError) as exc:
             raise ConnectError(
-                f"{self.target.name}: lost contact during {command!r}: {one_line(exc)}"
+                f"{self.target.name}: lost contact during {_brief(command)!r}: {one_line(exc)}"
             ) from exc
         except Exception as exc:  # anything else netmiko/paramiko raise: this device's failure
             raise ProvisionError(
-                f"{self.target.name}: {command!r} failed: {one_line(exc)}"
+                f"{self.target.name}: {_brief(command)!r} failed: {one_line(exc)}"
             ) from exc
 
-    def configure(self, commands: list[str]) -> str:
+    def configure(
+        self, commands: list[str], enter: str | None = None, read_timeout: float = 60.0
+    ) -> str:
+        """Run ``commands`` in configuration mode, entered with ``enter`` (default: the
+        dialect's; a confirm mechanism may enter with a revert timer)."""
         if not commands:
             return ""
         try:
             return str(
                 self._conn.send_config_set(
                     commands,
-                    config_mode_command=self.target.dialect.enter,
+                    config_mode_command=enter or self.target.dialect.enter,
                     error_pattern=ERROR_PATTERN,
-                    read_timeout=60,
+                    read_timeout=read_timeout,
                 )
             )
         except ConfigInvalidException as exc:
@@ -119,6 +127,10 @@ class NetmikoSession:
             self._conn.disconnect()
         except (OSError, EOFError, paramiko.SSHException):
             log.debug("%s: disconnect failed", self.target.name, exc_info=True)
+
+
+def _brief(command: str) -> str:
+    return command if len(command) <= 60 else command[:57] + "..."
 
 
 def connect(

@@ -23,10 +23,12 @@ def main() -> int:
 
     from nornir.core import Nornir
     from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+    from nornir.core.plugins.connections import ConnectionPluginRegister
     from nornir.core.task import Result, Task
     from nornir.plugins.runners import ThreadedRunner
     from nornir_netmiko.tasks import netmiko_save_config, netmiko_send_config
 
+    ConnectionPluginRegister.auto_register()  # what InitNornir does: the netmiko plugin
     spec: dict[str, dict[str, Any]] = json.loads(args.hosts.read_text(encoding="utf-8"))
     hosts = Hosts()
     for name, h in spec.items():

@@ -11,9 +11,13 @@ a failed link, or whose push failed, or that the controller lost contact with
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +26,7 @@ from controller.errors import GovnetError
 from controller.inventory.model import Inventory
 from controller.provision.errors import ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
+from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal
 from controller.provision.plan import DevicePlan, DeviceSpec, links_to_verify, plan_device
 from controller.provision.store import AuditLog, BackupStore
 from controller.provision.transport import (
@@ -53,6 +58,24 @@ def failure(device: str, exc: Exception) -> str:
     return f"{device}: unexpected error: {one_line(exc)} (--debug shows the traceback)"
 
 
+CHECKPOINT_ENV = "GOVNET_TEST_CHECKPOINT"
+"""Tests only: the apply step (``before-push``, ``between-devices``, ``verifying``) at
+which the engine prints ``govnet-checkpoint: <step>`` on stderr and waits (at most a
+minute), so a test can kill it at exactly that moment."""
+
+
+def checkpoint(step: str, stop: threading.Event) -> None:
+    """At ``step``, when the test hook asks for it: say so and wait until ``stop``."""
+    if os.environ.get(CHECKPOINT_ENV) != step:
+        return
+    os.write(2, f"govnet-checkpoint: {step} pid {os.getpid()}\n".encode())
+    stop.wait(60.0)
+
+
+class _Stop(BaseException):
+    """Raised by the signal handler in the main thread to unwind an apply."""
+
+
 @dataclass
 class Options:
     workers: int = 8
@@ -64,6 +87,8 @@ class Options:
     connect_timeout: float = 10.0
     lab_nodes: frozenset[str] | None = None
     """In a lab: the nodes that exist there (links to anything else are not verified)."""
+    journal_context: dict[str, str] = field(default_factory=dict)
+    """How this run reached its devices, kept in the journal for ``link recover``."""
 
 
 @dataclass
@@ -94,6 +119,16 @@ class DeviceResult:
         }
 
 
+class Interrupted(ProvisionError):
+    """SIGINT or SIGTERM stopped an apply; what was pushed has been restored."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, results: list[DeviceResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
 @dataclass
 class _Work:
     spec: DeviceSpec
@@ -101,6 +136,7 @@ class _Work:
     session: NetmikoSession | None = None
     plan: DevicePlan | None = None
     result: DeviceResult | None = None
+    backup: str = ""
 
 
 class Engine:
@@ -118,14 +154,25 @@ class Engine:
         self.hostkeys = HostKeyStore(options.state_dir / "known_hosts")
         self.backups = BackupStore(options.state_dir / "backups")
         self.audit = AuditLog(options.state_dir / "audit.log")
+        self.journal = Journal(options.state_dir)
+        self.change: Change | None = None
+        self._interrupted = ""
+        self._pushed_one = threading.Event()
+        self._stopping = threading.Event()
 
     # ----------------------------------------------------------------- helpers
 
     def _parallel(self, func: Callable[[_Work], T], items: list[_Work]) -> list[T]:
+        """``func`` over ``items`` in at most ``workers`` threads. When the caller is
+        interrupted, work not started is cancelled and work under way is waited for."""
         if not items:
             return []
-        with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(items)))) as pool:
-            return list(pool.map(func, items))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(items))))
+        try:
+            futures = [pool.submit(func, item) for item in items]
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def target(self, spec: DeviceSpec) -> Target:
         device = spec.device
@@ -227,39 +274,60 @@ class Engine:
     # ----------------------------------------------------------------- apply
 
     def apply(self) -> list[DeviceResult]:
-        """Back up, push, verify, and restore what failed; a result per device."""
+        """Back up, journal, push, verify, and restore what failed; a result per device.
+
+        Refused while an earlier change's journal is open (see :meth:`recover`). SIGINT
+        and SIGTERM stop the change: what was pushed is restored, every device is
+        audited, the journal is closed, then :class:`Interrupted` is raised.
+        """
+        with self.journal.exclusive("apply"):
+            self.journal.refuse_if_open()
+            with self._interruptible():
+                return self._apply()
+
+    def _apply(self) -> list[DeviceResult]:
         works = [_Work(spec, time.monotonic()) for spec in self.specs]
-        backups: dict[str, str] = {}
+        change: Change | None = None
+        changed: list[_Work] = []
         try:
-            self._parallel(self._prepare, works)
-            changed = [w for w in works if w.result is None and w.plan and w.plan.changed]
-            for work in works:
-                if work.result is None and work.plan is not None and not work.plan.changed:
-                    work.result = DeviceResult(
-                        work.spec.device.name, "unchanged", seconds=time.monotonic() - work.started
-                    )
-                    self.progress(work.spec.device.name, "unchanged")
-            for work in changed:
-                assert work.plan is not None
-                backups[work.spec.device.name] = work.plan.running
-                self.backups.save(work.spec.device.name, work.plan.running)
-            self._parallel(self._push, changed)
-            pushed = [w for w in changed if w.result is None]
-            failed_devices = {w.spec.device.name for w in changed if w.result is not None}
-            failed_devices |= self._verify(pushed, works)
-            to_restore = [w for w in changed if w.spec.device.name in failed_devices]
-            self._parallel(lambda w: self._restore(w, backups[w.spec.device.name]), to_restore)
-            for work in pushed:
-                if work.result is None:
-                    work.result = DeviceResult(
-                        work.spec.device.name,
-                        "applied",
-                        "",
-                        work.plan.commands if work.plan else [],
-                        work.plan.diff if work.plan else "",
-                        seconds=time.monotonic() - work.started,
-                    )
-                    self.progress(work.spec.device.name, "applied")
+            try:
+                self._parallel(self._prepare, works)
+                changed = [w for w in works if w.result is None and w.plan and w.plan.changed]
+                for work in works:
+                    if work.result is None and work.plan is not None and not work.plan.changed:
+                        work.result = DeviceResult(
+                            work.spec.device.name,
+                            "unchanged",
+                            seconds=time.monotonic() - work.started,
+                        )
+                        self.progress(work.spec.device.name, "unchanged")
+                if changed:
+                    change = self._open_change(changed)
+                    checkpoint("before-push", self._stopping)
+                    self._parallel(self._push, changed)
+                    pushed = [w for w in changed if w.result is None]
+                    failed_devices = {w.spec.device.name for w in changed if w.result is not None}
+                    failed_devices |= self._verify(pushed, works)
+                    for work in pushed:
+                        name = work.spec.device.name
+                        if name not in failed_devices:
+                            # the place for a device-side confirm step (after verify)
+                            self.journal.set_phase(change, name, "verified")
+                    to_restore = [w for w in changed if w.spec.device.name in failed_devices]
+                    self._parallel(self._restore, to_restore)
+                    for work in pushed:
+                        if work.result is None:
+                            work.result = DeviceResult(
+                                work.spec.device.name,
+                                "applied",
+                                "",
+                                work.plan.commands if work.plan else [],
+                                work.plan.diff if work.plan else "",
+                                seconds=time.monotonic() - work.started,
+                            )
+                            self.progress(work.spec.device.name, "applied")
+            except _Stop:
+                self._after_interrupt(works, changed, change)
         finally:
             self._close(works)
         results = []
@@ -270,26 +338,204 @@ class Engine:
             results.append(work.result)
             self.audit.append(
                 "apply",
+                change=change.id if change else "",
                 device=work.result.device,
                 status=work.result.status,
                 message=work.result.message,
                 commands=work.result.commands,
                 diff=work.result.diff,
             )
+        if change is not None:
+            self._close_change(change)
+        if self._interrupted:
+            restored = sorted(r.device for r in results if r.status == "rolled-back")
+            failed = sorted(
+                r.device for r in results if r.status == "failed" and "RESTORE FAILED" in r.message
+            )
+            what = f"restored {', '.join(restored)}" if restored else "nothing had been pushed"
+            if failed:
+                what += f"; could NOT restore {', '.join(failed)}"
+            raise Interrupted(f"apply interrupted by {self._interrupted}: {what}", results)
         return results
+
+    def _open_change(self, changed: list[_Work]) -> Change:
+        """Journal the change (and back up) before anything is pushed."""
+        entries = {}
+        for work in changed:
+            assert work.plan is not None
+            name = work.spec.device.name
+            entries[name] = DeviceEntry(
+                work.spec.platform.value, work.plan.running, work.plan.commands
+            )
+            work.backup = work.plan.running
+            self.backups.save(name, work.plan.running)
+        change = self.journal.open(entries, self.options.journal_context)
+        self.change = change
+        log.info("change %s journalled in %s", change.id, self.journal.path(change))
+        return change
+
+    def _close_change(self, change: Change) -> None:
+        """Close the journal unless a device is left changed and unverified (then recover
+        must finish it)."""
+        stuck = sorted(n for n, e in change.devices.items() if e.phase in UNFINISHED - {"planned"})
+        if stuck:
+            log.warning("change %s left open: %s not restored", change.id, ", ".join(stuck))
+            return
+        outcomes = {e.phase for e in change.devices.values()}
+        outcome = "interrupted" if self._interrupted else "applied"
+        if "restored" in outcomes:
+            outcome = "interrupted" if self._interrupted else "rolled back"
+        self.journal.close(change, outcome)
+
+    def _after_interrupt(
+        self, works: list[_Work], changed: list[_Work], change: Change | None
+    ) -> None:
+        """Restore every device whose push started and did not verify; say so per device."""
+        why = f"interrupted by {self._interrupted}"
+        log.warning("apply %s: restoring what was pushed", why)
+        to_restore = []
+        for work in changed:
+            name = work.spec.device.name
+            phase = change.devices[name].phase if change else "planned"
+            if phase in {"pushing", "pushed", "failed"}:
+                work.result = work.result or DeviceResult(
+                    name,
+                    "rolled-back",
+                    why,
+                    work.plan.commands if work.plan else [],
+                    work.plan.diff if work.plan else "",
+                )
+                to_restore.append(work)
+            elif phase == "verified" and work.result is None:
+                work.result = DeviceResult(
+                    name,
+                    "applied",
+                    f"verified before being {why}",
+                    work.plan.commands if work.plan else [],
+                    work.plan.diff if work.plan else "",
+                )
+        self._parallel(self._restore, to_restore)
+        for work in works:
+            if work.result is None:
+                work.result = DeviceResult(
+                    work.spec.device.name, "failed", f"{why} before its push: unchanged"
+                )
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """SIGINT/SIGTERM raise :class:`_Stop` once (in the main thread); later ones are
+        ignored so the restore they caused is not cut short."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            del frame
+            if self._interrupted:
+                log.warning("%s ignored: restoring", signal.Signals(signum).name)
+                return
+            self._interrupted = signal.Signals(signum).name
+            self._stopping.set()
+            raise _Stop(self._interrupted)
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # ----------------------------------------------------------------- recover
+
+    def recover(self, change: Change) -> list[DeviceResult]:
+        """Finish a change an apply left open (SIGKILL, crash): restore each device that
+        had not verified to its pre-change config (checked byte for byte), confirm the
+        ones that had, and close the journal once every device is settled. Running it
+        again does nothing more: settled devices are only reported."""
+        with self.journal.exclusive("recover"):
+            self.change = change
+            by_name = {spec.device.name: spec for spec in self.specs}
+            works = [_Work(by_name[n], time.monotonic()) for n in change.devices if n in by_name]
+            try:
+                self._parallel(self._recover_one, works)
+            finally:
+                self._close(works)
+            results = [w.result for w in works if w.result is not None]
+            for name in sorted(set(change.devices) - set(by_name)):
+                results.append(
+                    DeviceResult(name, "failed", f"{name}: not in the inventory or lab given")
+                )
+            for result in results:
+                self.audit.append(
+                    "recover",
+                    change=change.id,
+                    device=result.device,
+                    status=result.status,
+                    message=result.message,
+                    commands=change.devices[result.device].commands,
+                )
+            if all(e.phase in {"restored", "confirmed"} for e in change.devices.values()):
+                self.journal.close(change, "recovered")
+            return results
+
+    def _recover_one(self, work: _Work) -> None:
+        assert self.change is not None
+        name = work.spec.device.name
+        entry = self.change.devices[name]
+        if entry.phase in {"verified", "confirmed"}:
+            # the change had verified: keep it (a device-side confirm would go here)
+            self.journal.set_phase(self.change, name, "confirmed")
+            work.result = DeviceResult(
+                name,
+                "confirmed",
+                "the change had verified before the interruption: kept",
+                entry.commands,
+            )
+            return
+        if entry.phase == "restored":
+            work.result = DeviceResult(name, "restored", "already restored")
+            return
+        work.backup = entry.pre
+        try:
+            self.progress(name, "connecting")
+            work.session = self._connect(work.spec)
+            current = work.session.show(work.spec.dialect.show_running)
+        except GovnetError as exc:
+            work.result = DeviceResult(name, "failed", f"cannot recover yet: {exc}")
+            return
+        if current == entry.pre:
+            self.journal.set_phase(self.change, name, "restored", "untouched by the change")
+            work.result = DeviceResult(
+                name, "restored", "running config is byte-identical to before the change"
+            )
+            return
+        work.result = DeviceResult(name, "rolled-back", "", entry.commands)
+        self._restore(work)
+        if work.result.status == "rolled-back":
+            work.result.status = "restored"
 
     def _push(self, work: _Work) -> None:
         name = work.spec.device.name
-        assert work.session is not None and work.plan is not None
+        assert work.session is not None and work.plan is not None and self.change is not None
+        if self._interrupted:
+            return
+        if self._pushed_one.is_set():
+            checkpoint("between-devices", self._stopping)
+            if self._interrupted:
+                return
+        self.journal.set_phase(self.change, name, "pushing")
         try:
             self.progress(name, f"pushing {len(work.plan.commands)} commands")
             work.session.configure(work.plan.commands)
             work.session.save()
+            self.journal.set_phase(self.change, name, "pushed")
         except Exception as exc:  # per-device failure is data: the others go on
-            work.result = DeviceResult(
-                name, "failed", failure(name, exc), work.plan.commands, work.plan.diff
-            )
+            message = failure(name, exc)
+            work.result = DeviceResult(name, "failed", message, work.plan.commands, work.plan.diff)
+            self.journal.set_phase(self.change, name, "failed", message)
             self.progress(name, "push failed")
+        finally:
+            self._pushed_one.set()
 
     def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
         """Names of changed devices on a link that did not verify in time."""
@@ -299,6 +545,7 @@ class Engine:
             return set()
         for name in plans:
             self.progress(name, f"verifying {len(links)} link(s)")
+        checkpoint("verifying", self._stopping)
         sessions = {
             w.spec.device.name: (w.spec.platform, w.session)
             for w in works
@@ -339,8 +586,9 @@ class Engine:
                 )
         return failed
 
-    def _restore(self, work: _Work, backup: str) -> None:
+    def _restore(self, work: _Work) -> None:
         name = work.spec.device.name
+        backup = work.backup
         self.progress(name, "restoring backup")
         result = work.result or DeviceResult(name, "rolled-back")
         result.status = "rolled-back" if result.status != "failed" else "failed"
@@ -368,4 +616,9 @@ class Engine:
             result.message = f"{result.message}; RESTORE FAILED: {failure(name, exc)}"
         result.seconds = time.monotonic() - work.started
         work.result = result
+        if self.change is not None:
+            restored = result.status == "rolled-back"
+            self.journal.set_phase(
+                self.change, name, "restored" if restored else "failed", result.message
+            )
         self.progress(name, result.status)

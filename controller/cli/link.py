@@ -131,10 +131,15 @@ def apply(
     trust_on_first_use: TofuOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Back up, push the change, save, verify the links it touched; restore on failure.
+    """Back up, journal, push and save the change, verify everything it touched; restore on
+    failure.
 
-    Exits 1 when any device failed or was rolled back. Every device is appended to the
-    audit log (who, when, diff, result).
+    Verification compares interfaces, OSPF/BGP adjacencies, learned route counts and (in a
+    lab) NMS reachability of every loopback with before the push, and checks every touched
+    link up, adjacent and pinging from both ends, until --confirm-timeout. Ctrl-C/SIGTERM
+    restore what was pushed (exit 130). Refused (exit 4) while an interrupted change is
+    open: run `govnet link recover`. Exits 1 when any device failed or was rolled back.
+    Every device is appended to the audit log (who, when, diff, result).
     """
     selection = Selection(
         inventory_path(ctx, inventory),

@@ -23,21 +23,38 @@ from pathlib import Path
 from typing import TypeVar
 
 from controller.errors import GovnetError
-from controller.inventory.model import Inventory
+from controller.inventory.model import Inventory, Platform, Role
 from controller.provision.errors import ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
 from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal
-from controller.provision.plan import DevicePlan, DeviceSpec, links_to_verify, plan_device
+from controller.provision.plan import (
+    DevicePlan,
+    DeviceSpec,
+    keep_of,
+    links_to_verify,
+    plan_device,
+    settle_seconds,
+)
 from controller.provision.store import AuditLog, BackupStore
 from controller.provision.transport import (
     NetmikoSession,
+    Session,
     SocketFactory,
     Target,
     connect,
     plain_socket,
 )
 from controller.provision.tree import commands, parse
-from controller.provision.verify import Pinger, verify_links
+from controller.provision.verify import (
+    Baseline,
+    Keep,
+    LinkCheck,
+    Nms,
+    Pinger,
+    take_baseline,
+    verify_change,
+)
+from controller.render.intent import ROUTER_ROLES
 from controller.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
@@ -156,6 +173,7 @@ class Engine:
         self.audit = AuditLog(options.state_dir / "audit.log")
         self.journal = Journal(options.state_dir)
         self.change: Change | None = None
+        self.baseline: Baseline | None = None
         self._interrupted = ""
         self._pushed_one = threading.Event()
         self._stopping = threading.Event()
@@ -302,7 +320,11 @@ class Engine:
                         )
                         self.progress(work.spec.device.name, "unchanged")
                 if changed:
+                    for work in changed:
+                        self.progress(work.spec.device.name, "taking a baseline")
+                    self.baseline = take_baseline(self._sessions(works), self._nms())
                     change = self._open_change(changed)
+                    # the place to arm a device-side confirm (revert timer) before the push
                     checkpoint("before-push", self._stopping)
                     self._parallel(self._push, changed)
                     pushed = [w for w in changed if w.result is None]
@@ -537,35 +559,86 @@ class Engine:
         finally:
             self._pushed_one.set()
 
-    def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
-        """Names of changed devices on a link that did not verify in time."""
-        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
-        links = links_to_verify(self.inv, plans, self.options.lab_nodes)
-        if not links:
-            return set()
-        for name in plans:
-            self.progress(name, f"verifying {len(links)} link(s)")
-        checkpoint("verifying", self._stopping)
-        sessions = {
+    def _sessions(self, works: list[_Work]) -> dict[str, tuple[Platform, Session]]:
+        return {
             w.spec.device.name: (w.spec.platform, w.session)
             for w in works
-            if w.session is not None and w.result is None
+            if w.session is not None and (w.result is None or w.result.status == "unchanged")
         }
-        deadline = time.monotonic() + self.options.confirm_timeout
-        try:
-            checks = verify_links(links, sessions, self.options.pinger, deadline)
-        except ProvisionError as exc:
-            log.warning("verification lost contact: %s", exc)
-            return set(plans)
+
+    def _nms(self) -> Nms | None:
+        """The NMS that checks every router loopback (a lab node, pinged from inside it)."""
+        pinger, present = self.options.pinger, self.options.lab_nodes
+        nms = next(
+            (
+                d.name
+                for d in self.inv.devices
+                if d.role is Role.NMS and (present is None or d.name in present)
+            ),
+            None,
+        )
+        if pinger is None or nms is None:
+            return None
+        loopbacks = {
+            str(d.loopback): d.name
+            for d in self.inv.devices
+            if d.role in ROUTER_ROLES and d.loopback and (present is None or d.name in present)
+        }
+        return Nms(nms, lambda address: bool(pinger(nms, address)), loopbacks)
+
+    def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
+        """Names of changed devices whose change did not verify in time: the changed ends
+        of a touched link that failed, a changed device worse than before, and — when an
+        unchanged device or the NMS is worse than before — every changed device."""
+        assert self.baseline is not None
+        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
+        if not plans:
+            return set()
+        links = links_to_verify(self.inv, plans, self.options.lab_nodes)
+        for name in plans:
+            self.progress(name, f"verifying ({len(links)} link(s) touched)")
+        checkpoint("verifying", self._stopping)
+        sessions = self._sessions(works)
+        keep = {
+            w.spec.device.name: keep_of(w.spec, w.plan.running)
+            for w in works
+            if w.plan is not None and w.spec.device.name in sessions
+        }
+        allowance = sum(keep[name].route_allowance for name in plans if name in keep)
+        keep = {name: Keep(k.interfaces, k.bgp_peers, allowance) for name, k in keep.items()}
+        now = time.monotonic()
+        deadline = now + self.options.confirm_timeout
+        settle = settle_seconds(self.inv, set(plans), self.options.confirm_timeout / 2)
+        verdict = verify_change(
+            links,
+            sessions,
+            self.baseline,
+            keep,
+            self.options.pinger,
+            self._nms(),
+            deadline,
+            settle_until=now + settle,
+        )
         failed: set[str] = set()
         by_device: dict[str, list[str]] = {name: [] for name in plans}
-        for link, check in zip(links, checks, strict=True):
-            ends = {link.a_device, link.b_device}
-            for name in ends & set(plans):
+
+        def note(names: set[str], check: LinkCheck) -> None:
+            for name in names & set(plans):
                 by_device[name] += [f"ok: {c}" for c in check.passed]
                 by_device[name] += [f"FAILED: {c}" for c in check.failed]
+
+        for link, check in zip(links, verdict.links, strict=True):
+            ends = {link.a_device, link.b_device}
+            note(ends, check)
             if not check.ok:
                 failed |= ends & set(plans)
+        for device, check in verdict.devices.items():
+            note({device} if device in plans else set(plans), check)
+            if not check.ok:
+                failed |= {device} if device in plans else set(plans)
+        note(set(plans), verdict.nms)
+        if not verdict.nms.ok:
+            failed |= set(plans)
         for work in pushed:
             name = work.spec.device.name
             if name in failed and work.result is None and work.plan is not None:
@@ -575,7 +648,7 @@ class Engine:
                 work.result = DeviceResult(
                     name,
                     "rolled-back",
-                    "verification failed: " + "; ".join(problems),
+                    "verification failed: " + "; ".join(dict.fromkeys(problems)),
                     work.plan.commands,
                     work.plan.diff,
                     by_device[name],

@@ -170,6 +170,7 @@ def recover(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     netns: NetnsOpt = None,
+    production: ProductionOpt = False,
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
@@ -181,7 +182,7 @@ def recover(
     restored to its pre-change running config and checked byte for byte; devices whose
     change had verified are confirmed. The journal is closed once every device is settled,
     and `link apply` works again. The inventory, lab and namespace default to what the
-    interrupted apply used. Safe to repeat: with nothing open it changes nothing.
+    interrupted apply used (--production too). Safe to repeat: with nothing open it changes nothing.
     Exits 1 when a device could not be recovered (the journal stays open: run it again).
     """
     journal = Journal(state_dir)
@@ -210,6 +211,7 @@ def recover(
             workers,
             state_dir,
             trust_on_first_use,
+            production=production or recorded.get("production") == "true",
         )
         results, notes = run_engine(selection, partial(Engine.recover, change=change), json_out)
         closed = journal.load(path).state == "closed"

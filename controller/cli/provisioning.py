@@ -196,6 +196,7 @@ def run_engine(
         "inventory": str(selection.inventory.absolute()),
         "lab": str(selection.lab.absolute()) if selection.lab else "",
         "netns": selection.netns or "",
+        "production": "true" if selection.production else "",
     }
     specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([spec.device.name for spec in specs], not quiet) as progress:

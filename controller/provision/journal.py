@@ -214,4 +214,6 @@ def recover_command(change: Change) -> str:
         value = change.context.get(option)
         if value:
             words += [f"--{option.replace('_', '-')}", value]
+    if change.context.get("production") == "true":
+        words.append("--production")
     return " ".join(words)

@@ -33,13 +33,14 @@ def test_a_journal_is_written_owner_only_with_author_configs_and_commands(tmp_pa
 
 def test_an_open_journal_refuses_the_next_apply_naming_it_and_the_command(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
-    change = journal.open(entries(), {"state_dir": "/s", "inventory": "/i", "lab": "/l"})
+    context = {"state_dir": "/s", "inventory": "/i", "lab": "/l", "production": "true"}
+    change = journal.open(entries(), context)
     journal.set_phase(change, "core-1", "pushed")
     with pytest.raises(OpenChangeError) as raised:
         journal.refuse_if_open()
     message = str(raised.value)
     assert str(journal.path(change)) in message
-    assert "`govnet link recover --state-dir /s --inventory /i --lab /l`" in message
+    assert "`govnet link recover --state-dir /s --inventory /i --lab /l --production`" in message
     assert raised.value.exit_code == 4
     assert journal.load(journal.path(change)).devices["core-1"].phase == "pushed"
 

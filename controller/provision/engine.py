@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from controller import masking
 from controller.errors import GovnetError
 from controller.inventory.model import Inventory, Platform, Role
 from controller.provision.errors import ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
-from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal
+from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal, digest
 from controller.provision.plan import (
     DevicePlan,
     DeviceSpec,
@@ -386,11 +387,14 @@ class Engine:
         for work in changed:
             assert work.plan is not None
             name = work.spec.device.name
+            saved = self.backups.save(name, work.plan.running)
             entries[name] = DeviceEntry(
-                work.spec.platform.value, work.plan.running, work.plan.commands
+                work.spec.platform.value,
+                str(self.backups.restorable(saved).absolute()),
+                digest(work.plan.running),
+                [masking.mask_text(c) for c in work.plan.commands],
             )
             work.backup = work.plan.running
-            self.backups.save(name, work.plan.running)
         change = self.journal.open(entries, self.options.journal_context)
         self.change = change
         log.info("change %s journalled in %s", change.id, self.journal.path(change))
@@ -517,15 +521,15 @@ class Engine:
         if entry.phase == "restored":
             work.result = DeviceResult(name, "restored", "already restored")
             return
-        work.backup = entry.pre
         try:
+            work.backup = entry.pre()
             self.progress(name, "connecting")
             work.session = self._connect(work.spec)
             current = work.session.show(work.spec.dialect.show_running)
         except GovnetError as exc:
             work.result = DeviceResult(name, "failed", f"cannot recover yet: {exc}")
             return
-        if current == entry.pre:
+        if current == work.backup:
             self.journal.set_phase(self.change, name, "restored", "untouched by the change")
             work.result = DeviceResult(
                 name, "restored", "running config is byte-identical to before the change"

@@ -1,9 +1,10 @@
 """The change journal: what an apply is doing, on disk before anything is pushed.
 
 ``link apply`` writes one JSON file per change, ``<state>/changes/<id>.json`` (mode
-0600: it holds the unmasked pre-change running configs a rollback needs), rewritten
-atomically at every step: the devices, their pre-change configs, the commands, and
-each device's phase (``planned`` → ``pushing`` → ``pushed`` → ``verified`` |
+0600), rewritten atomically at every step: the devices, where their pre-change running
+configs are kept (the unmasked restorable copies under ``<state>/restore/``, 0600, with
+their SHA-256 — the journal itself holds no secret), the commands (masked), and each
+device's phase (``planned`` → ``pushing`` → ``pushed`` → ``verified`` |
 ``restored`` | ``failed``). Every outcome closes it. A journal left open — the
 controller was killed with SIGKILL, crashed, or lost power — blocks the next apply
 until ``govnet link recover`` has put each of its devices back (or confirmed the
@@ -15,6 +16,7 @@ the whole change), so an open journal whose lock is free is known to be abandone
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -48,11 +50,27 @@ class OpenChangeError(JournalError):
 @dataclass
 class DeviceEntry:
     platform: str
-    pre: str
-    """The running configuration before the change (unmasked: a restore needs it)."""
+    pre_file: str
+    """The restorable (unmasked, 0600) copy of the running configuration before the change."""
+    pre_sha256: str
     commands: list[str]
+    """The commands pushed, secrets masked."""
     phase: str = "planned"
     note: str = ""
+
+    def pre(self) -> str:
+        """The pre-change running config, checked against its recorded digest."""
+        try:
+            text = Path(self.pre_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise JournalError(f"pre-change config {self.pre_file} is unreadable: {exc}") from exc
+        if digest(text) != self.pre_sha256:
+            raise JournalError(f"pre-change config {self.pre_file} was altered (SHA-256 differs)")
+        return text
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -82,7 +100,8 @@ class Change:
                     "phase": e.phase,
                     "note": e.note,
                     "commands": e.commands,
-                    "pre": e.pre,
+                    "pre_file": e.pre_file,
+                    "pre_sha256": e.pre_sha256,
                 }
                 for name, e in self.devices.items()
             },
@@ -101,7 +120,8 @@ class Change:
             devices={
                 str(name): DeviceEntry(
                     str(e["platform"]),
-                    str(e["pre"]),
+                    str(e["pre_file"]),
+                    str(e["pre_sha256"]),
                     [str(c) for c in e["commands"]],
                     str(e.get("phase", "planned")),
                     str(e.get("note", "")),

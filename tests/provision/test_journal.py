@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from controller.provision.journal import DeviceEntry, Journal, JournalError, OpenChangeError
+from controller.provision.journal import (
+    DeviceEntry,
+    Journal,
+    JournalError,
+    OpenChangeError,
+    digest,
+)
+
+PRE = "hostname core-1\n"
 
 
 def entries() -> dict[str, DeviceEntry]:
-    return {"core-1": DeviceEntry("frr", "hostname core-1\n", ["interface eth1", "exit"])}
+    return {"core-1": DeviceEntry("frr", "/s/restore/core-1/x.conf", digest(PRE), ["exit"])}
 
 
 def test_a_journal_is_written_owner_only_with_author_configs_and_commands(tmp_path: Path) -> None:
@@ -25,8 +33,9 @@ def test_a_journal_is_written_owner_only_with_author_configs_and_commands(tmp_pa
         "platform": "frr",
         "phase": "planned",
         "note": "",
-        "commands": ["interface eth1", "exit"],
-        "pre": "hostname core-1\n",
+        "commands": ["exit"],
+        "pre_file": "/s/restore/core-1/x.conf",
+        "pre_sha256": digest(PRE),
     }
     assert [p.name for p in tmp_path.joinpath("changes").iterdir()] == [path.name]
 
@@ -71,3 +80,16 @@ def test_an_unreadable_journal_is_a_located_error(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(JournalError, match=str(bad)):
         Journal(tmp_path).refuse_if_open()
+
+
+def test_the_pre_change_config_is_read_back_only_if_unaltered(tmp_path: Path) -> None:
+    copy = tmp_path / "pre.conf"
+    copy.write_text(PRE)
+    entry = DeviceEntry("frr", str(copy), digest(PRE), [])
+    assert entry.pre() == PRE
+    copy.write_text(PRE + "username x secret y\n")
+    with pytest.raises(JournalError, match="altered"):
+        entry.pre()
+    copy.unlink()
+    with pytest.raises(JournalError, match="unreadable"):
+        entry.pre()

@@ -142,7 +142,9 @@ def test_an_apply_killed_with_sigkill_is_refused_until_recover_restores_every_ro
     assert journal.stat().st_mode & 0o777 == 0o600, "the journal holds configs: owner only"
     recorded = json.loads(journal.read_text())
     assert set(recorded["devices"]) == set(ROUTERS)
-    assert "Battambang uplink to pr-kh2 eth1" in recorded["devices"]["core-1"]["pre"]
+    pre = Path(recorded["devices"]["core-1"]["pre_file"])
+    assert "Battambang uplink to pr-kh2 eth1" in pre.read_text()
+    assert pre.stat().st_mode & 0o777 == 0o600 and state / "restore" in pre.parents
     assert recorded["devices"]["core-1"]["commands"], "the commands are journalled"
     assert recorded["author"]
 

@@ -6,6 +6,7 @@ golden-file tested only (no such device exists in the lab).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,8 @@ from controller.cli.provisioning import (
 )
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.inventory import load_inventory
-from controller.provision.engine import Engine
+from controller.provision.engine import Engine, Interrupted
+from controller.provision.journal import Journal
 
 app = typer.Typer(
     help="Plan and apply private-network links: render → diff → push → verify → roll back. "
@@ -139,8 +141,8 @@ def apply(
     trust_on_first_use: TofuOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Back up, arm the device's confirm timer, push, verify the links it touched, then
-    confirm and save; on failure the change is undone.
+    """Back up, journal, arm the device's confirm timer, push, verify everything the change
+    touched, then confirm and save; on failure the change is undone.
 
     The device undoes an unconfirmed change by itself, so a change that cuts govnet off
     (or a crash of govnet) is undone too: cisco_ios `configure terminal revert timer`
@@ -149,8 +151,12 @@ def apply(
     the shell login that restores the saved running config with frr-reload.py. The
     controller then checks the restored config is byte-for-byte the backup.
 
-    Exits 1 when any device failed or was rolled back. Every device is appended to the
-    audit log (who, when, diff, result).
+    Verification compares interfaces, OSPF/BGP adjacencies, learned route counts and (in a
+    lab) NMS reachability of every loopback with before the push, and checks every touched
+    link up, adjacent and pinging from both ends, until --confirm-timeout. Ctrl-C/SIGTERM
+    restore what was pushed (exit 130). Refused (exit 4) while an interrupted change is
+    open: run `govnet link recover`. Exits 1 when any device failed or was rolled back.
+    Every device is appended to the audit log (who, when, diff, result).
     """
     selection = Selection(
         inventory_path(ctx, inventory),
@@ -166,7 +172,82 @@ def apply(
         production=production,
         shell_user=shell_user,
     )
-    results, notes = run_engine(selection, Engine.apply, json_out)
+    try:
+        results, notes = run_engine(selection, Engine.apply, json_out)
+    except Interrupted as exc:
+        report("apply", exc.results, [], json_out)
+        raise
     report("apply", results, notes, json_out)
     if any(r.failed for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def recover(
+    ctx: typer.Context,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    netns: NetnsOpt = None,
+    production: ProductionOpt = False,
+    workers: WorkersOpt = 8,
+    state_dir: StateOpt = Path(".govnet"),
+    trust_on_first_use: TofuOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Finish a change an apply left open (killed by SIGKILL, crashed, power lost).
+
+    Every device of the open journal (<state-dir>/changes/) that had not verified is
+    restored to its pre-change running config and checked byte for byte; devices whose
+    change had verified are confirmed. The journal is closed once every device is settled,
+    and `link apply` works again. The inventory, lab and namespace default to what the
+    interrupted apply used (--production too). Safe to repeat: with nothing open it changes nothing.
+    Exits 1 when a device could not be recovered (the journal stays open: run it again).
+    """
+    journal = Journal(state_dir)
+    pending = journal.open_changes()
+    if not pending:
+        if json_out:
+            output.print_json({"change": None, "journal": None, "closed": True, "devices": []})
+        else:
+            output.console.print(f"no open change in {state_dir}: nothing to recover")
+        return
+    failed = False
+    summaries = []
+    for path, change in pending:
+        recorded = change.context
+        selection = Selection(
+            inventory
+            if inventory is not None
+            else Path(recorded["inventory"])
+            if recorded.get("inventory")
+            else inventory_path(ctx, None),
+            [],
+            sorted(change.devices),
+            False,
+            lab if lab is not None else Path(recorded["lab"]) if recorded.get("lab") else None,
+            netns or recorded.get("netns") or None,
+            workers,
+            state_dir,
+            trust_on_first_use,
+            production=production or recorded.get("production") == "true",
+        )
+        results, notes = run_engine(selection, partial(Engine.recover, change=change), json_out)
+        closed = journal.load(path).state == "closed"
+        failed |= any(r.status == "failed" for r in results)
+        summaries.append(
+            {
+                "change": change.id,
+                "journal": str(path),
+                "closed": closed,
+                "devices": [r.as_dict() for r in results],
+                "notes": notes,
+            }
+        )
+        if not json_out:
+            report(f"recover {change.id}", results, notes, False)
+            state = "closed" if closed else "still open (run `govnet link recover` again)"
+            output.console.print(f"change {change.id}: journal {path} {state}")
+    if json_out:
+        output.print_json(summaries[0] if len(summaries) == 1 else summaries)
+    if failed:
         raise typer.Exit(1)

@@ -199,6 +199,13 @@ def run_engine(
         selection.confirm_timeout,
         selection.shell_user,
     )
+    where.options.journal_context = {
+        "state_dir": str(selection.state_dir.absolute()),
+        "inventory": str(selection.inventory.absolute()),
+        "lab": str(selection.lab.absolute()) if selection.lab else "",
+        "netns": selection.netns or "",
+        "production": "true" if selection.production else "",
+    }
     specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([spec.device.name for spec in specs], not quiet) as progress:
         return action(Engine(inv, specs, where.options, progress)), notes
@@ -221,6 +228,8 @@ STATUS_STYLE = {
     "changes": "yellow",
     "applied": "green",
     "rolled-back": "bold red",
+    "restored": "yellow",
+    "confirmed": "green",
     "failed": "bold red",
     "drift": "yellow",
     "in sync": "green",

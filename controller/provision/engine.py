@@ -1,43 +1,67 @@
 """Plan and apply across devices: bounded parallel SSH, verify, roll back on failure.
 
 Apply runs in phases so a link is verified only once both its ends are changed:
-prepare (connect, back up, plan) → arm the device's own confirm timer
+prepare (connect, back up, plan) → journal the change (``link recover`` finishes it
+after a crash) → take a baseline → arm the device's own confirm timer
 (:mod:`controller.provision.confirm`) → push (configure; save unless armed) → verify
-the links the change touched (until ``confirm_timeout``) → confirm (and save) on
+everything the change touched (until ``confirm_timeout``) → confirm (and save) on
 success → restore the backup on every device of a failed link, or whose push failed,
-or that the controller lost contact with. An armed device undoes the change by
-itself when it is not confirmed, so a change that cuts the controller off is undone
-too. Per-device failure is data (a :class:`DeviceResult`), never an exception that
-stops the others.
+or that the controller lost contact with. An armed device undoes the change by itself
+when it is not confirmed, so a change that cuts the controller off is undone too.
+Per-device failure is data (a :class:`DeviceResult`), never an exception that stops
+the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from controller import masking
 from controller.errors import GovnetError
-from controller.inventory.model import Inventory
+from controller.inventory.model import Inventory, Platform, Role
 from controller.provision import confirm
 from controller.provision.errors import ConnectError, ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
-from controller.provision.plan import DevicePlan, DeviceSpec, links_to_verify, plan_device
+from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal, digest
+from controller.provision.plan import (
+    DevicePlan,
+    DeviceSpec,
+    keep_of,
+    links_to_verify,
+    plan_device,
+    settle_seconds,
+)
 from controller.provision.store import AuditLog, BackupStore
 from controller.provision.transport import (
     NetmikoSession,
+    Session,
     SocketFactory,
     Target,
     connect,
     plain_socket,
 )
 from controller.provision.tree import commands, parse
-from controller.provision.verify import Pinger, verify_links
+from controller.provision.verify import (
+    Baseline,
+    Keep,
+    LinkCheck,
+    Nms,
+    Pinger,
+    take_baseline,
+    verify_change,
+)
+from controller.render.intent import ROUTER_ROLES
 from controller.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
@@ -58,6 +82,24 @@ def failure(device: str, exc: Exception) -> str:
     return f"{device}: unexpected error: {one_line(exc)} (--debug shows the traceback)"
 
 
+CHECKPOINT_ENV = "GOVNET_TEST_CHECKPOINT"
+"""Tests only: the apply step (``before-push``, ``between-devices``, ``verifying``) at
+which the engine prints ``govnet-checkpoint: <step>`` on stderr and waits (at most a
+minute), so a test can kill it at exactly that moment."""
+
+
+def checkpoint(step: str, stop: threading.Event) -> None:
+    """At ``step``, when the test hook asks for it: say so and wait until ``stop``."""
+    if os.environ.get(CHECKPOINT_ENV) != step:
+        return
+    os.write(2, f"govnet-checkpoint: {step} pid {os.getpid()}\n".encode())
+    stop.wait(60.0)
+
+
+class _Stop(BaseException):
+    """Raised by the signal handler in the main thread to unwind an apply."""
+
+
 @dataclass
 class Options:
     workers: int = 8
@@ -72,6 +114,8 @@ class Options:
     shell_user: str | None = None
     """FRR: the node's shell login (same secret) for the on-node confirm timer; without
     it FRR changes are rolled back from the controller only."""
+    journal_context: dict[str, str] = field(default_factory=dict)
+    """How this run reached its devices, kept in the journal for ``link recover``."""
 
 
 @dataclass
@@ -102,6 +146,16 @@ class DeviceResult:
         }
 
 
+class Interrupted(ProvisionError):
+    """SIGINT or SIGTERM stopped an apply; what was pushed has been restored."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, results: list[DeviceResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
 @dataclass
 class _Work:
     spec: DeviceSpec
@@ -109,6 +163,7 @@ class _Work:
     session: NetmikoSession | None = None
     plan: DevicePlan | None = None
     result: DeviceResult | None = None
+    backup: str = ""
     armed: confirm.Armed | None = None
 
 
@@ -127,14 +182,26 @@ class Engine:
         self.hostkeys = HostKeyStore(options.state_dir / "known_hosts")
         self.backups = BackupStore(options.state_dir / "backups")
         self.audit = AuditLog(options.state_dir / "audit.log")
+        self.journal = Journal(options.state_dir)
+        self.change: Change | None = None
+        self.baseline: Baseline | None = None
+        self._interrupted = ""
+        self._pushed_one = threading.Event()
+        self._stopping = threading.Event()
 
     # ----------------------------------------------------------------- helpers
 
     def _parallel(self, func: Callable[[_Work], T], items: list[_Work]) -> list[T]:
+        """``func`` over ``items`` in at most ``workers`` threads. When the caller is
+        interrupted, work not started is cancelled and work under way is waited for."""
         if not items:
             return []
-        with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(items)))) as pool:
-            return list(pool.map(func, items))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(items))))
+        try:
+            futures = [pool.submit(func, item) for item in items]
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def target(self, spec: DeviceSpec) -> Target:
         device = spec.device
@@ -242,45 +309,68 @@ class Engine:
     # ----------------------------------------------------------------- apply
 
     def apply(self) -> list[DeviceResult]:
-        """Back up, push, verify, and restore what failed; a result per device."""
+        """Back up, journal, push, verify, and restore what failed; a result per device.
+
+        Refused while an earlier change's journal is open (see :meth:`recover`). SIGINT
+        and SIGTERM stop the change: what was pushed is restored, every device is
+        audited, the journal is closed, then :class:`Interrupted` is raised.
+        """
+        with self.journal.exclusive("apply"):
+            self.journal.refuse_if_open()
+            with self._interruptible():
+                return self._apply()
+
+    def _apply(self) -> list[DeviceResult]:
         works = [_Work(spec, time.monotonic()) for spec in self.specs]
-        backups: dict[str, str] = {}
+        change: Change | None = None
+        changed: list[_Work] = []
         try:
-            self._parallel(self._prepare, works)
-            changed = [w for w in works if w.result is None and w.plan and w.plan.changed]
-            for work in works:
-                if work.result is None and work.plan is not None and not work.plan.changed:
-                    work.result = DeviceResult(
-                        work.spec.device.name, "unchanged", seconds=time.monotonic() - work.started
+            try:
+                self._parallel(self._prepare, works)
+                changed = [w for w in works if w.result is None and w.plan and w.plan.changed]
+                for work in works:
+                    if work.result is None and work.plan is not None and not work.plan.changed:
+                        work.result = DeviceResult(
+                            work.spec.device.name,
+                            "unchanged",
+                            seconds=time.monotonic() - work.started,
+                        )
+                        self.progress(work.spec.device.name, "unchanged")
+                if changed:
+                    for work in changed:
+                        self.progress(work.spec.device.name, "taking a baseline")
+                    self.baseline = take_baseline(self._sessions(works), self._nms())
+                    change = self._open_change(changed)
+                    checkpoint("before-push", self._stopping)
+                    self._parallel(self._arm, changed)  # the device's own undo timer
+                    self._parallel(self._push, [w for w in changed if w.result is None])
+                    pushed = [w for w in changed if w.result is None]
+                    failed_devices = {w.spec.device.name for w in changed if w.result is not None}
+                    failed_devices |= self._verify(pushed, works)
+                    confirmed = self._parallel(
+                        self._confirm,
+                        [w for w in pushed if w.armed and w.spec.device.name not in failed_devices],
                     )
-                    self.progress(work.spec.device.name, "unchanged")
-            for work in changed:
-                assert work.plan is not None
-                backups[work.spec.device.name] = work.plan.running
-                self.backups.save(work.spec.device.name, work.plan.running)
-            self._parallel(self._arm, changed)
-            self._parallel(self._push, [w for w in changed if w.result is None])
-            pushed = [w for w in changed if w.result is None]
-            failed_devices = {w.spec.device.name for w in changed if w.result is not None}
-            failed_devices |= self._verify(pushed, works)
-            confirmed = self._parallel(
-                self._confirm,
-                [w for w in pushed if w.armed and w.spec.device.name not in failed_devices],
-            )
-            failed_devices |= self._with_peers({name for name in confirmed if name}, pushed)
-            to_restore = [w for w in changed if w.spec.device.name in failed_devices]
-            self._parallel(lambda w: self._restore(w, backups[w.spec.device.name]), to_restore)
-            for work in pushed:
-                if work.result is None:
-                    work.result = DeviceResult(
-                        work.spec.device.name,
-                        "applied",
-                        "",
-                        work.plan.commands if work.plan else [],
-                        work.plan.diff if work.plan else "",
-                        seconds=time.monotonic() - work.started,
-                    )
-                    self.progress(work.spec.device.name, "applied")
+                    failed_devices |= self._with_peers({n for n in confirmed if n}, pushed)
+                    for work in pushed:
+                        name = work.spec.device.name
+                        if name not in failed_devices:
+                            self.journal.set_phase(change, name, "verified")
+                    to_restore = [w for w in changed if w.spec.device.name in failed_devices]
+                    self._parallel(self._restore, to_restore)
+                    for work in pushed:
+                        if work.result is None:
+                            work.result = DeviceResult(
+                                work.spec.device.name,
+                                "applied",
+                                "",
+                                work.plan.commands if work.plan else [],
+                                work.plan.diff if work.plan else "",
+                                seconds=time.monotonic() - work.started,
+                            )
+                            self.progress(work.spec.device.name, "applied")
+            except _Stop:
+                self._after_interrupt(works, changed, change)
         finally:
             self._close(works)
         results = []
@@ -291,13 +381,184 @@ class Engine:
             results.append(work.result)
             self.audit.append(
                 "apply",
+                change=change.id if change else "",
                 device=work.result.device,
                 status=work.result.status,
                 message=work.result.message,
                 commands=work.result.commands,
                 diff=work.result.diff,
             )
+        if change is not None:
+            self._close_change(change)
+        if self._interrupted:
+            restored = sorted(r.device for r in results if r.status == "rolled-back")
+            failed = sorted(
+                r.device for r in results if r.status == "failed" and "RESTORE FAILED" in r.message
+            )
+            what = f"restored {', '.join(restored)}" if restored else "nothing had been pushed"
+            if failed:
+                what += f"; could NOT restore {', '.join(failed)}"
+            raise Interrupted(f"apply interrupted by {self._interrupted}: {what}", results)
         return results
+
+    def _open_change(self, changed: list[_Work]) -> Change:
+        """Journal the change (and back up) before anything is pushed."""
+        entries = {}
+        for work in changed:
+            assert work.plan is not None
+            name = work.spec.device.name
+            saved = self.backups.save(name, work.plan.running)
+            entries[name] = DeviceEntry(
+                work.spec.platform.value,
+                str(self.backups.restorable(saved).absolute()),
+                digest(work.plan.running),
+                [masking.mask_text(c) for c in work.plan.commands],
+            )
+            work.backup = work.plan.running
+        change = self.journal.open(entries, self.options.journal_context)
+        self.change = change
+        log.info("change %s journalled in %s", change.id, self.journal.path(change))
+        return change
+
+    def _close_change(self, change: Change) -> None:
+        """Close the journal unless a device is left changed and unverified (then recover
+        must finish it)."""
+        stuck = sorted(n for n, e in change.devices.items() if e.phase in UNFINISHED - {"planned"})
+        if stuck:
+            log.warning("change %s left open: %s not restored", change.id, ", ".join(stuck))
+            return
+        outcomes = {e.phase for e in change.devices.values()}
+        outcome = "interrupted" if self._interrupted else "applied"
+        if "restored" in outcomes:
+            outcome = "interrupted" if self._interrupted else "rolled back"
+        self.journal.close(change, outcome)
+
+    def _after_interrupt(
+        self, works: list[_Work], changed: list[_Work], change: Change | None
+    ) -> None:
+        """Restore every device whose push started and did not verify; say so per device."""
+        why = f"interrupted by {self._interrupted}"
+        log.warning("apply %s: restoring what was pushed", why)
+        to_restore = []
+        for work in changed:
+            name = work.spec.device.name
+            phase = change.devices[name].phase if change else "planned"
+            if phase in {"pushing", "pushed", "failed"}:
+                work.result = work.result or DeviceResult(
+                    name,
+                    "rolled-back",
+                    why,
+                    work.plan.commands if work.plan else [],
+                    work.plan.diff if work.plan else "",
+                )
+                to_restore.append(work)
+            elif phase == "verified" and work.result is None:
+                work.result = DeviceResult(
+                    name,
+                    "applied",
+                    f"verified before being {why}",
+                    work.plan.commands if work.plan else [],
+                    work.plan.diff if work.plan else "",
+                )
+        self._parallel(self._restore, to_restore)
+        for work in works:
+            if work.result is None:
+                work.result = DeviceResult(
+                    work.spec.device.name, "failed", f"{why} before its push: unchanged"
+                )
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """SIGINT/SIGTERM raise :class:`_Stop` once (in the main thread); later ones are
+        ignored so the restore they caused is not cut short."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            del frame
+            if self._interrupted:
+                log.warning("%s ignored: restoring", signal.Signals(signum).name)
+                return
+            self._interrupted = signal.Signals(signum).name
+            self._stopping.set()
+            raise _Stop(self._interrupted)
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # ----------------------------------------------------------------- recover
+
+    def recover(self, change: Change) -> list[DeviceResult]:
+        """Finish a change an apply left open (SIGKILL, crash): restore each device that
+        had not verified to its pre-change config (checked byte for byte), confirm the
+        ones that had, and close the journal once every device is settled. Running it
+        again does nothing more: settled devices are only reported."""
+        with self.journal.exclusive("recover"):
+            self.change = change
+            by_name = {spec.device.name: spec for spec in self.specs}
+            works = [_Work(by_name[n], time.monotonic()) for n in change.devices if n in by_name]
+            try:
+                self._parallel(self._recover_one, works)
+            finally:
+                self._close(works)
+            results = [w.result for w in works if w.result is not None]
+            for name in sorted(set(change.devices) - set(by_name)):
+                results.append(
+                    DeviceResult(name, "failed", f"{name}: not in the inventory or lab given")
+                )
+            for result in results:
+                self.audit.append(
+                    "recover",
+                    change=change.id,
+                    device=result.device,
+                    status=result.status,
+                    message=result.message,
+                    commands=change.devices[result.device].commands,
+                )
+            if all(e.phase in {"restored", "confirmed"} for e in change.devices.values()):
+                self.journal.close(change, "recovered")
+            return results
+
+    def _recover_one(self, work: _Work) -> None:
+        assert self.change is not None
+        name = work.spec.device.name
+        entry = self.change.devices[name]
+        if entry.phase in {"verified", "confirmed"}:
+            # the change had verified: keep it (a device-side confirm would go here)
+            self.journal.set_phase(self.change, name, "confirmed")
+            work.result = DeviceResult(
+                name,
+                "confirmed",
+                "the change had verified before the interruption: kept",
+                entry.commands,
+            )
+            return
+        if entry.phase == "restored":
+            work.result = DeviceResult(name, "restored", "already restored")
+            return
+        try:
+            work.backup = entry.pre()
+            self.progress(name, "connecting")
+            work.session = self._connect(work.spec)
+            current = work.session.show(work.spec.dialect.show_running)
+        except GovnetError as exc:
+            work.result = DeviceResult(name, "failed", f"cannot recover yet: {exc}")
+            return
+        if current == work.backup:
+            self.journal.set_phase(self.change, name, "restored", "untouched by the change")
+            work.result = DeviceResult(
+                name, "restored", "running config is byte-identical to before the change"
+            )
+            return
+        work.result = DeviceResult(name, "rolled-back", "", entry.commands)
+        self._restore(work)
+        if work.result.status == "rolled-back":
+            work.result.status = "restored"
 
     # ----------------------------------------------------------------- confirm hook
 
@@ -403,7 +664,14 @@ class Engine:
 
     def _push(self, work: _Work) -> None:
         name = work.spec.device.name
-        assert work.session is not None and work.plan is not None
+        assert work.session is not None and work.plan is not None and self.change is not None
+        if self._interrupted:
+            return
+        if self._pushed_one.is_set():
+            checkpoint("between-devices", self._stopping)
+            if self._interrupted:
+                return
+        self.journal.set_phase(self.change, name, "pushing")
         armed = work.armed
         try:
             self.progress(name, f"pushing {len(work.plan.commands)} commands")
@@ -414,47 +682,102 @@ class Engine:
                 wait = max(5.0, armed.expires - time.monotonic())
                 work.session.configure(work.plan.commands + armed.after_push, armed.enter, wait)
                 armed.pushed()
+            self.journal.set_phase(self.change, name, "pushed")
         except Exception as exc:  # per-device failure is data: the others go on
+            message = failure(name, exc)
             status = "failed"
             if armed is not None and isinstance(exc, ConnectError):
                 armed.lost = True  # the change is in; the device's timer takes it out
                 status = "rolled-back"
-            work.result = DeviceResult(
-                name, status, failure(name, exc), work.plan.commands, work.plan.diff
-            )
+            work.result = DeviceResult(name, status, message, work.plan.commands, work.plan.diff)
+            self.journal.set_phase(self.change, name, "failed", message)
             self.progress(name, "push failed")
+        finally:
+            self._pushed_one.set()
 
-    def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
-        """Names of changed devices on a link that did not verify in time."""
-        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
-        links = links_to_verify(self.inv, plans, self.options.lab_nodes)
-        if not links:
-            return set()
-        for name in plans:
-            self.progress(name, f"verifying {len(links)} link(s)")
-        sessions = {
+    def _sessions(self, works: list[_Work]) -> dict[str, tuple[Platform, Session]]:
+        return {
             w.spec.device.name: (w.spec.platform, w.session)
             for w in works
-            if w.session is not None and w.result is None
+            if w.session is not None and (w.result is None or w.result.status == "unchanged")
         }
-        deadline = time.monotonic() + self.options.confirm_timeout
+
+    def _nms(self) -> Nms | None:
+        """The NMS that checks every router loopback (a lab node, pinged from inside it)."""
+        pinger, present = self.options.pinger, self.options.lab_nodes
+        nms = next(
+            (
+                d.name
+                for d in self.inv.devices
+                if d.role is Role.NMS and (present is None or d.name in present)
+            ),
+            None,
+        )
+        if pinger is None or nms is None:
+            return None
+        loopbacks = {
+            str(d.loopback): d.name
+            for d in self.inv.devices
+            if d.role in ROUTER_ROLES and d.loopback and (present is None or d.name in present)
+        }
+        return Nms(nms, lambda address: bool(pinger(nms, address)), loopbacks)
+
+    def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
+        """Names of changed devices whose change did not verify in time: the changed ends
+        of a touched link that failed, a changed device worse than before, and — when an
+        unchanged device or the NMS is worse than before — every changed device."""
+        assert self.baseline is not None
+        plans = {w.spec.device.name: w.plan for w in pushed if w.plan is not None}
+        if not plans:
+            return set()
+        links = links_to_verify(self.inv, plans, self.options.lab_nodes)
+        for name in plans:
+            self.progress(name, f"verifying ({len(links)} link(s) touched)")
+        checkpoint("verifying", self._stopping)
+        sessions = self._sessions(works)
+        keep = {
+            w.spec.device.name: keep_of(w.spec, w.plan.running)
+            for w in works
+            if w.plan is not None and w.spec.device.name in sessions
+        }
+        allowance = sum(keep[name].route_allowance for name in plans if name in keep)
+        keep = {name: Keep(k.interfaces, k.bgp_peers, allowance) for name, k in keep.items()}
+        now = time.monotonic()
+        deadline = now + self.options.confirm_timeout
         expiries = [w.armed.expires for w in pushed if w.armed is not None]
         if expiries:  # leave the armed devices time to be confirmed
             deadline = min(deadline, min(expiries) - confirm.RESERVE)
-        try:
-            checks = verify_links(links, sessions, self.options.pinger, deadline)
-        except ProvisionError as exc:
-            log.warning("verification lost contact: %s", exc)
-            return set(plans)
+        settle = settle_seconds(self.inv, set(plans), self.options.confirm_timeout / 2)
+        verdict = verify_change(
+            links,
+            sessions,
+            self.baseline,
+            keep,
+            self.options.pinger,
+            self._nms(),
+            deadline,
+            settle_until=now + settle,
+        )
         failed: set[str] = set()
         by_device: dict[str, list[str]] = {name: [] for name in plans}
-        for link, check in zip(links, checks, strict=True):
-            ends = {link.a_device, link.b_device}
-            for name in ends & set(plans):
+
+        def note(names: set[str], check: LinkCheck) -> None:
+            for name in names & set(plans):
                 by_device[name] += [f"ok: {c}" for c in check.passed]
                 by_device[name] += [f"FAILED: {c}" for c in check.failed]
+
+        for link, check in zip(links, verdict.links, strict=True):
+            ends = {link.a_device, link.b_device}
+            note(ends, check)
             if not check.ok:
                 failed |= ends & set(plans)
+        for device, check in verdict.devices.items():
+            note({device} if device in plans else set(plans), check)
+            if not check.ok:
+                failed |= {device} if device in plans else set(plans)
+        note(set(plans), verdict.nms)
+        if not verdict.nms.ok:
+            failed |= set(plans)
         for work in pushed:
             name = work.spec.device.name
             if name in failed and work.result is None and work.plan is not None:
@@ -464,7 +787,7 @@ class Engine:
                 work.result = DeviceResult(
                     name,
                     "rolled-back",
-                    "verification failed: " + "; ".join(problems),
+                    "verification failed: " + "; ".join(dict.fromkeys(problems)),
                     work.plan.commands,
                     work.plan.diff,
                     by_device[name],
@@ -475,8 +798,9 @@ class Engine:
                 )
         return failed
 
-    def _restore(self, work: _Work, backup: str) -> None:
+    def _restore(self, work: _Work) -> None:
         name = work.spec.device.name
+        backup = work.backup
         self.progress(name, "restoring backup")
         result = work.result or DeviceResult(name, "rolled-back")
         result.status = "rolled-back" if result.status != "failed" else "failed"
@@ -509,4 +833,9 @@ class Engine:
             result.message = f"{result.message}; RESTORE FAILED: {failure(name, exc)}"
         result.seconds = time.monotonic() - work.started
         work.result = result
+        if self.change is not None:
+            restored = result.status == "rolled-back"
+            self.journal.set_phase(
+                self.change, name, "restored" if restored else "failed", result.message
+            )
         self.progress(name, result.status)

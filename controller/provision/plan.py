@@ -6,7 +6,9 @@ against the running text fetched by the engine. No I/O here.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from controller.errors import UsageError
@@ -14,6 +16,7 @@ from controller.inventory.model import NETMIKO_DEVICE_TYPE, Device, Inventory, L
 from controller.provision.dialects import DIALECTS, Dialect
 from controller.provision.scope import FeatureCompliance, Scope, compliance, load_scope
 from controller.provision.tree import Node, commands, parse, unified_diff, with_implicit
+from controller.provision.verify import Keep
 from controller.render.intent import ROUTER_ROLES, build_intents
 from controller.render.templates import render
 from controller.topology.render import render_topology
@@ -153,22 +156,111 @@ def device_specs(
     return specs
 
 
+_OSPF_BLOCK = re.compile(r"^(?:no |undo )?(?:router ospf|ospf)\b")
+_BGP_BLOCK = re.compile(r"^(?:no |undo )?(?:router bgp|bgp)\b")
+
+
 def links_to_verify(
     inv: Inventory, plans: dict[str, DevicePlan], present: frozenset[str] | None = None
 ) -> list[Link]:
-    """Links with an end on a changed device whose interface the change touched (and,
-    in a lab, whose both ends exist there)."""
+    """Links the change touched (and, in a lab, whose both ends exist there): those with
+    an end on a changed device whose interface the change touched — names compared
+    exactly — and every OSPF (BGP) link of a device whose ``router ospf`` (``router
+    bgp``) block the change touched, removal included."""
     touched: set[tuple[str, str]] = set()
+    ospf: set[str] = set()
+    bgp: set[str] = set()
     for name, plan in plans.items():
         for command in plan.commands:
-            if command.startswith("interface "):
-                touched.add((name, command.split()[1]))
+            words = command.split()
+            if len(words) >= 2 and words[0] == "interface":
+                touched.add((name, words[1]))
+            if _OSPF_BLOCK.match(command):
+                ospf.add(name)
+            if _BGP_BLOCK.match(command):
+                bgp.add(name)
+
+    def wanted(link: Link) -> bool:
+        ends = {link.a_device, link.b_device}
+        if (link.a_device, link.a_interface) in touched or (
+            link.b_device,
+            link.b_interface,
+        ) in touched:
+            return True
+        return bool(
+            (link.routing.ospf is not None and ends & ospf)
+            or (link.routing.bgp is not None and ends & bgp)
+        )
+
     return [
         link
         for link in inv.links
-        if (
-            (link.a_device, link.a_interface) in touched
-            or (link.b_device, link.b_interface) in touched
-        )
-        and (present is None or {link.a_device, link.b_device} <= present)
+        if wanted(link) and (present is None or {link.a_device, link.b_device} <= present)
     ]
+
+
+def _lines(node: Node) -> Iterator[str]:
+    for child in node.children:
+        yield child.line
+        yield from _lines(child)
+
+
+def keep_of(spec: DeviceSpec, running: str) -> Keep:
+    """What the device keeps after its change: interfaces still configured and not shut
+    (those outside govnet's managed scope included — it never removes them), BGP
+    neighbours still configured, and how many routes the change withdraws (the addresses
+    and static routes it removes from the managed scope)."""
+    current, wanted = spec.managed(running)
+    removed = {
+        c.split()[2]
+        for c in commands(current, wanted, spec.dialect)
+        if c.startswith(f"{spec.dialect.negate} interface ") and len(c.split()) == 3
+    }
+
+    def interfaces(root: Node) -> set[str]:
+        return {
+            node.line.split()[1]
+            for node in root.children
+            if node.line.startswith("interface ")
+            and len(node.line.split()) == 2
+            and node.child("shutdown") is None
+        }
+
+    target = parse(spec.intended, spec.dialect)
+    kept = (interfaces(parse(running, spec.dialect)) - removed) | interfaces(target)
+    shut = {n.line.split()[1] for n in target.children if n.child("shutdown") is not None}
+    peers: set[str] = set()
+    for node in target.children:
+        if node.line.startswith(("router bgp ", "bgp ")):
+            for line in _lines(node):
+                words = line.split()
+                if (
+                    len(words) >= 3
+                    and words[0] in {"neighbor", "peer"}
+                    and words[2]
+                    in {
+                        "remote-as",
+                        "as-number",
+                    }
+                ):
+                    peers.add(words[1])
+    before = Counter(line for line in _lines(current) if line.startswith(_WITHDRAWS))
+    after = Counter(line for line in _lines(wanted) if line.startswith(_WITHDRAWS))
+    return Keep(frozenset(kept - shut), frozenset(peers), sum((before - after).values()))
+
+
+_WITHDRAWS = ("ip address ", "ip route ", "ip route-static ")
+
+
+def settle_seconds(inv: Inventory, changed: set[str], cap: float) -> float:
+    """How long a touched adjacency may still look healthy after a breaking change: the
+    longest OSPF dead interval on the changed devices' links (4 × hello, 40 s by default),
+    at most ``cap``."""
+    longest = 0.0
+    for link in inv.links:
+        ospf = link.routing.ospf
+        if ospf is None or not {link.a_device, link.b_device} & changed:
+            continue
+        dead = ospf.dead or 4 * (ospf.hello or 10)
+        longest = max(longest, float(dead))
+    return min(longest, cap)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class Target:
 
 class Session(Protocol):
     def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str: ...
+    def ping(self, address: str, seconds: float) -> str: ...
     def configure(
         self, commands: list[str], enter: str | None = None, read_timeout: float = 60.0
     ) -> str: ...
@@ -121,6 +123,18 @@ class NetmikoSession:
 
     def save(self) -> str:
         return self.show(self.target.dialect.save)
+
+    def ping(self, address: str, seconds: float) -> str:
+        """The CLI's own ``ping ADDRESS`` run for ``seconds``, then interrupted (Ctrl-C) —
+        for CLIs whose ping never stops by itself (FRR's vtysh runs Linux ``ping``).
+        Returns what it printed, summary included."""
+        try:
+            self._conn.write_channel(f"ping {address}\n")
+            time.sleep(seconds)  # the ping's own duration, then stop it
+            self._conn.write_channel("\x03")
+            return str(self._conn.read_until_prompt(read_timeout=10))
+        except (ReadTimeout, OSError, EOFError) as exc:
+            raise ConnectError(f"{self.target.name}: lost contact during ping: {exc}") from exc
 
     def close(self) -> None:
         try:

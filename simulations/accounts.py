@@ -1,12 +1,14 @@
 """The lab's SSH logins, with no host account at all.
 
-Each node's sshd runs in a private mount namespace in which ``/etc/passwd``,
-``/etc/group`` and ``/etc/shadow`` are bind-mounted from lab-only copies in
-``<lab-dir>/.accounts/`` (``shadow`` mode 0600): the host's passwd plus the lab users, the
-host's groups with the lab users added to ``frr``/``frrvty``, and a shadow that holds
-only the lab users' hashes. The host's files never change — not while a lab is up, not
-after a crash (the mounts die with the namespace's last process) — and the sessions
-cannot read the host's password hashes either.
+Each node's sshd runs in a private mount namespace whose ``/etc`` is an overlay with the
+lab's ``passwd``, ``group`` and ``shadow`` above the host's, copied from lab-only files
+in ``<lab-dir>/.accounts/`` (``shadow`` mode 0600): the host's passwd plus the lab users,
+the host's groups with the lab users added to ``frr``/``frrvty``, and a shadow that holds
+only the lab users' hashes. An overlay rather than bind mounts of the files: a host that
+rewrites its own /etc/passwd (useradd renames a new file into place) would otherwise
+pull the lab's logins out from under its running sshds. The host's files never change —
+not while a lab is up, not after a crash (the mounts die with the namespace's last
+process) — and the sessions cannot read the host's password hashes either.
 
 Lab users get ids that are free on the host, above useradd's ``UID_MAX`` (60000) and
 below the subordinate-id ranges (100000+), so no host user can own their files.

@@ -217,21 +217,29 @@ def lab_dir_of(node: NodePlan) -> Path:
     return node.node_dir.parent
 
 
-def mount_wrap(files: AccountFiles, argv: list[str]) -> list[str]:
-    """argv run in a new private mount namespace in which the host's passwd, group and
-    shadow are bind-mounted over by the lab's copies (the host's files never change)."""
-    script = 'set -e; while [ "$1" != -- ]; do mount --bind "$1" "$2"; shift 2; done; shift; '
-    script += 'exec "$@"'
+def mount_wrap(files: AccountFiles, argv: list[str], overlay: Path) -> list[str]:
+    """argv run in a new private mount namespace whose /etc is an overlay: the host's /etc
+    below, the lab's passwd, group and shadow (copied into ``overlay``/upper) above. The
+    host's files never change, and whatever the host does to its own (useradd replaces
+    /etc/passwd by a rename, which would leave a bind mount of the file behind on the old
+    inode), the lab's copies stay what its sshd sees."""
+    script = (
+        'set -e; O=$1; shift; rm -rf "$O"; mkdir -p "$O/upper" "$O/work"; '
+        'while [ "$1" != -- ]; do cp -p "$1" "$O/upper/$(basename "$2")"; shift 2; done; '
+        "shift; mount -t overlay govnet-lab-etc "
+        '-o "lowerdir=/etc,upperdir=$O/upper,workdir=$O/work" /etc; exec "$@"'
+    )
     pairs = [str(p) for src, dst in files.mounts() for p in (src, dst)]
     unshare = ["unshare", "--mount", "--propagation", "private"]
-    return [*unshare, "sh", "-c", script, "sh", *pairs, "--", *argv]
+    return [*unshare, "sh", "-c", script, "sh", str(overlay), *pairs, "--", *argv]
 
 
 def sshd_start_argv(node: NodePlan) -> list[str]:
     """sshd in its own mount namespace (lab accounts) and UTS namespace (hostname)."""
     p = sshd_paths(node)
     sshd = ["/usr/sbin/sshd", "-f", str(p["config"]), "-E", str(p["log"])]
-    return mount_wrap(AccountFiles.of(lab_dir_of(node)), uts_wrap(node.name, sshd))
+    files = AccountFiles.of(lab_dir_of(node))
+    return mount_wrap(files, uts_wrap(node.name, sshd), node.node_dir / ".etc-overlay")
 
 
 # --------------------------------------------------------------------------- snmpd

@@ -146,7 +146,7 @@ def test_the_mount_namespace_shows_the_lab_users_and_leaves_the_host_files(
     files.shadow.chmod(0o600)
     script = "getent passwd govnet-hyg-probe; id -Gn govnet-hyg-probe; cut -d: -f1 /etc/shadow"
     inside = subprocess.run(
-        services.mount_wrap(files, ["sh", "-c", script]),
+        services.mount_wrap(files, ["sh", "-c", script], tmp_path / "overlay"),
         capture_output=True,
         text=True,
         timeout=10,
@@ -158,3 +158,41 @@ def test_the_mount_namespace_shows_the_lab_users_and_leaves_the_host_files(
     with pytest.raises(KeyError):
         pwd.getpwnam("govnet-hyg-probe")
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_the_lab_users_survive_the_host_replacing_its_own_passwd(tmp_path: Path) -> None:
+    """useradd on the host writes a new /etc/passwd and renames it into place. With the
+    lab files bind-mounted, a running sshd then saw the host's passwd and every lab login
+    failed (the shared lab broke as soon as a test added a host account). Under the
+    overlay the lab user stays visible inside, and the host's content is untouched."""
+    require(os.geteuid() == 0, "mount namespaces need root")
+    files = services.AccountFiles.of(tmp_path)
+    host_passwd = Path("/etc/passwd").read_text()
+    host_group = Path("/etc/group").read_text()
+    uid = accounts.free_ids(host_passwd, host_group, 1)[0]
+    lab = [LabAccount("govnet-hyg-probe", uid, "/bin/sh")]
+    files.passwd.parent.mkdir()
+    files.passwd.write_text(accounts.passwd_text(host_passwd, lab))
+    files.group.write_text(accounts.group_text(host_group, lab))
+    files.shadow.write_text(accounts.shadow_text([("govnet-hyg-probe", "!")], 20000))
+    files.shadow.chmod(0o600)
+    go = tmp_path / "go"
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; getent passwd govnet-hyg-probe"
+    inside = subprocess.Popen(
+        services.mount_wrap(files, ["timeout", "20", "sh", "-c", script], tmp_path / "ovl"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = Path("/etc/passwd").read_bytes()
+        replacement = Path("/etc/.govnet-test-passwd")
+        replacement.write_bytes(before)
+        os.chmod(replacement, 0o644)
+        os.replace(replacement, "/etc/passwd")  # what useradd does: a new inode, same name
+        go.touch()
+        out, _ = inside.communicate(timeout=30)
+    finally:
+        if inside.poll() is None:
+            inside.kill()
+    assert out.startswith(f"govnet-hyg-probe:x:{uid}:")
+    assert Path("/etc/passwd").read_bytes() == before

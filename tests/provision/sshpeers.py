@@ -45,12 +45,21 @@ class _Listener:
 
 
 class HangsUpAfterBanner(_Listener):
+    """Sends its banner, reads the client's, then hangs up cleanly: a FIN first
+    (shutdown for writing), then it drains whatever the client still sends until the
+    client closes. Closing with unread bytes (the client's KEXINIT arrives in its own
+    segment, at its own time) would make the kernel answer with a RST — the client then
+    sees 'connection reset' instead of the end of the stream, by chance."""
+
     def handle(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(5)
             conn.sendall(b"SSH-2.0-OpenSSH_9.2p1\r\n")
             with contextlib.suppress(OSError):
-                conn.recv(256)  # the client's banner (and perhaps its KEXINIT): then hang up
+                conn.recv(256)  # the client's banner
+                conn.shutdown(socket.SHUT_WR)  # the hang-up the client reads as EOF
+                while conn.recv(65536):  # bounded by the 5 s timeout per read
+                    pass
 
 
 class HostKeyServer(_Listener):

@@ -127,13 +127,8 @@ def test_sshd_starts_in_a_mount_namespace_with_the_lab_account_files(tmp_path: P
     assert argv[cut + 1 : cut + 3] == ["unshare", "--uts"] and "/usr/sbin/sshd" in argv[cut:]
 
 
-def test_the_mount_namespace_shows_the_lab_users_and_leaves_the_host_files(
-    tmp_path: Path,
-) -> None:
-    """Real unshare + bind mounts (root): inside, getent finds the lab user and the shadow
-    holds only lab users; outside, nothing changed."""
-    require(os.geteuid() == 0, "bind mounts need root")
-    before = {p: p.read_bytes() for p in (Path("/etc/passwd"), Path("/etc/shadow"))}
+def _probe_account_files(tmp_path: Path) -> tuple[services.AccountFiles, int]:
+    """Lab account files holding one probe user (a free id), as a lab writes them."""
     files = services.AccountFiles.of(tmp_path)
     host_passwd = Path("/etc/passwd").read_text()
     host_group = Path("/etc/group").read_text()
@@ -144,6 +139,17 @@ def test_the_mount_namespace_shows_the_lab_users_and_leaves_the_host_files(
     files.group.write_text(accounts.group_text(host_group, lab))
     files.shadow.write_text(accounts.shadow_text([("govnet-hyg-probe", "!")], 20000))
     files.shadow.chmod(0o600)
+    return files, uid
+
+
+def test_the_mount_namespace_shows_the_lab_users_and_leaves_the_host_files(
+    tmp_path: Path,
+) -> None:
+    """Real unshare + bind mounts (root): inside, getent finds the lab user and the shadow
+    holds only lab users; outside, nothing changed."""
+    require(os.geteuid() == 0, "bind mounts need root")
+    before = {p: p.read_bytes() for p in (Path("/etc/passwd"), Path("/etc/shadow"))}
+    files, uid = _probe_account_files(tmp_path)
     script = "getent passwd govnet-hyg-probe; id -Gn govnet-hyg-probe; cut -d: -f1 /etc/shadow"
     inside = subprocess.run(
         services.mount_wrap(files, ["sh", "-c", script], tmp_path / "overlay"),
@@ -166,16 +172,7 @@ def test_the_lab_users_survive_the_host_replacing_its_own_passwd(tmp_path: Path)
     failed (the shared lab broke as soon as a test added a host account). Under the
     overlay the lab user stays visible inside, and the host's content is untouched."""
     require(os.geteuid() == 0, "mount namespaces need root")
-    files = services.AccountFiles.of(tmp_path)
-    host_passwd = Path("/etc/passwd").read_text()
-    host_group = Path("/etc/group").read_text()
-    uid = accounts.free_ids(host_passwd, host_group, 1)[0]
-    lab = [LabAccount("govnet-hyg-probe", uid, "/bin/sh")]
-    files.passwd.parent.mkdir()
-    files.passwd.write_text(accounts.passwd_text(host_passwd, lab))
-    files.group.write_text(accounts.group_text(host_group, lab))
-    files.shadow.write_text(accounts.shadow_text([("govnet-hyg-probe", "!")], 20000))
-    files.shadow.chmod(0o600)
+    files, uid = _probe_account_files(tmp_path)
     go = tmp_path / "go"
     script = f"while [ ! -e {go} ]; do sleep 0.05; done; getent passwd govnet-hyg-probe"
     inside = subprocess.Popen(

@@ -30,7 +30,7 @@ from probes.ber import (
     tlv,
 )
 from probes.credentials import SnmpCredentials
-from probes.snmp_v2c import RCVBUF_BYTES, MalformedReply, SnmpTimeout, udp_socket
+from probes.snmp_v2c import RCVBUF_BYTES, MalformedReply, SnmpTimeout, open_endpoint
 from probes.snmp_v3 import SnmpAgentError
 from probes.usm import (
     AUTH_PROTOCOLS,
@@ -103,17 +103,6 @@ class UsmStats:
     reports: Counter[str] = field(default_factory=Counter)  # by usmStats reason
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, client: UsmClient) -> None:
-        self.client = client
-
-    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        self.client._received(data, (str(addr[0]), int(addr[1])))
-
-    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
-        return
-
-
 class UsmClient:
     """Open with ``await client.open()`` inside the event loop (and the namespace) that
     will use it; ``close()`` when done."""
@@ -131,10 +120,8 @@ class UsmClient:
         self.stats = UsmStats()
 
     async def open(self) -> None:
-        sock = udp_socket(self._rcvbuf, self._bind)
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
-        self._transport = transport
+        received = lambda data, source: self._received(data, source)  # noqa: E731 (late-bound)
+        self._transport = await open_endpoint(self._rcvbuf, self._bind, received)
 
     def close(self) -> None:
         if self._transport is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from probes.ber import GETBULK, RESPONSE, BerError, Message, decode_message, encode_request
@@ -57,15 +58,26 @@ class Stats:
     by_source: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
+Received = Callable[[bytes, tuple[str, int]], None]
+
+
 class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, client: V2cClient) -> None:
-        self.client = client
+    def __init__(self, received: Received) -> None:
+        self.received = received
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        self.client._received(data, (str(addr[0]), int(addr[1])))
+        self.received(data, (str(addr[0]), int(addr[1])))
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
         return
+
+
+async def open_endpoint(rcvbuf: int, bind: str, received: Received) -> asyncio.DatagramTransport:
+    """Both lean clients' one UDP endpoint: :func:`udp_socket`, replies to ``received``."""
+    sock = udp_socket(rcvbuf, bind)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(received), sock=sock)
+    return transport
 
 
 class V2cClient:
@@ -81,10 +93,8 @@ class V2cClient:
         self.stats = Stats()
 
     async def open(self) -> None:
-        sock = udp_socket(self._rcvbuf, self._bind)
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
-        self._transport = transport
+        received = lambda data, source: self._received(data, source)  # noqa: E731 (late-bound)
+        self._transport = await open_endpoint(self._rcvbuf, self._bind, received)
 
     def close(self) -> None:
         if self._transport is not None:

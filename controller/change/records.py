@@ -139,6 +139,7 @@ class ChangeStore:
         if len(reason) > 4000:
             raise UsageError("--reason: at most 4,000 characters")
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        computed = to_json(impact)
         with self.db.transaction() as tx:
             cursor = tx.execute(
                 "INSERT INTO changes (title, reason, author, window_start, window_end,"
@@ -150,8 +151,8 @@ class ChangeStore:
                     author,
                     window.start.isoformat(),
                     window.end.isoformat(),
-                    json.dumps(to_json(impact)["failure"]),
-                    json.dumps(to_json(impact)),
+                    json.dumps(computed["failure"]),
+                    json.dumps(computed),
                     inventory,
                     revision,
                     "planned",

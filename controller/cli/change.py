@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from controller.change.impact import DeviceRef, Failure, Impact, Network, to_json
-from controller.change.records import ChangeRecord, ChangeStore, parse_window
+from controller.change.records import ICT, ChangeRecord, ChangeStore, parse_window
 from controller.change.revision import inventory_revision
 from controller.change.service import finish_change, start_change
 from controller.cli import output
@@ -212,8 +212,6 @@ def show(
 
 
 def _window(record: ChangeRecord) -> str:
-    from controller.change.records import ICT
-
     start, end = record.window.start.astimezone(ICT), record.window.end.astimezone(ICT)
     return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
 

@@ -26,6 +26,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=${GOVNET_DEPS_ROOT:-/}
 state=${GOVNET_DEPS_STATE:-/var/lib/govnet/debian-deps.state}
+# One run at a time on a machine (two checkouts running `make deps` at once would race on
+# apt's lock, policy-rc.d and the state file): later runs wait here.
+if [ "$root" = / ] && [ "$(id -u)" -eq 0 ]; then
+  exec 9>/run/govnet-deps.lock
+  flock 9
+fi
 
 dpkgq() {
   if [ "$root" = / ]; then dpkg-query "$@"; else dpkg-query --admindir="$root/var/lib/dpkg" "$@"; fi

@@ -38,6 +38,10 @@ class Dialect:
     implicit: tuple[str, ...] = ()
     """Lines the device applies but never shows (IOS never prints ``no shutdown``): in a
     block that both sides have, one counts as present unless its negation is shown."""
+    adjacency_neutral: tuple[re.Pattern[str], ...] = ()
+    """Lines whose addition, removal or new value can never take a routing adjacency down
+    (a link cost, a description, NTP, logging, SNMP). A change made only of these needs no
+    wait for a dead interval before it is judged: nothing in it can fail later."""
 
 
 FRR = Dialect(
@@ -70,6 +74,13 @@ FRR = Dialect(
         "ip ospf network",
     ),
     bare_negation=("description",),
+    adjacency_neutral=(
+        re.compile(r"^ip ospf cost \d+$"),
+        re.compile(r"^description( |$)"),
+        re.compile(r"^ntp "),
+        re.compile(r"^log "),
+        re.compile(r"^snmp-server "),
+    ),
 )
 
 CISCO_IOS = Dialect(
@@ -103,6 +114,13 @@ CISCO_IOS = Dialect(
     ),
     bare_negation=("description",),
     implicit=("no shutdown",),
+    adjacency_neutral=(
+        re.compile(r"^ip ospf cost \d+$"),
+        re.compile(r"^description( |$)"),
+        re.compile(r"^ntp "),
+        re.compile(r"^logging "),
+        re.compile(r"^snmp-server "),
+    ),
 )
 
 HUAWEI_VRP = Dialect(
@@ -129,6 +147,13 @@ HUAWEI_VRP = Dialect(
     ),
     bare_negation=("description",),
     implicit=("undo shutdown",),
+    adjacency_neutral=(
+        re.compile(r"^ospf cost \d+$"),
+        re.compile(r"^description( |$)"),
+        re.compile(r"^ntp-service "),
+        re.compile(r"^info-center "),
+        re.compile(r"^snmp-agent "),
+    ),
 )
 
 DIALECTS: dict[Platform, Dialect] = {

@@ -39,6 +39,7 @@ from controller.provision.plan import (
     DeviceSpec,
     keep_of,
     links_to_verify,
+    may_fail_later,
     plan_device,
     settle_seconds,
 )
@@ -747,7 +748,12 @@ class Engine:
         expiries = [w.armed.expires for w in pushed if w.armed is not None]
         if expiries:  # leave the armed devices time to be confirmed
             deadline = min(deadline, min(expiries) - confirm.RESERVE)
-        settle = settle_seconds(self.inv, set(plans), self.options.confirm_timeout / 2)
+        risky = {
+            w.spec.device.name
+            for w in pushed
+            if w.plan is not None and may_fail_later(w.spec, w.plan.running)
+        }
+        settle = settle_seconds(self.inv, risky, self.options.confirm_timeout / 2)
         verdict = verify_change(
             links,
             sessions,

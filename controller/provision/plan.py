@@ -252,10 +252,41 @@ def keep_of(spec: DeviceSpec, running: str) -> Keep:
 _WITHDRAWS = ("ip address ", "ip route ", "ip route-static ")
 
 
+def _changed_lines(current: Node, wanted: Node) -> Iterator[str]:
+    """Every line the change adds, removes or gives a new value, at any depth: a block on
+    one side only counts with all its lines; a block on both sides, by its children."""
+    for node in current.children:
+        other = wanted.child(node.line)
+        if other is None:
+            yield node.line
+            yield from _lines(node)
+        else:
+            yield from _changed_lines(node, other)
+    for node in wanted.children:
+        if current.child(node.line) is None:
+            yield node.line
+            yield from _lines(node)
+
+
+def may_fail_later(spec: DeviceSpec, running: str) -> bool:
+    """Whether the change from ``running`` to the intended config could still take an
+    adjacency down after it first looks healthy (a new hello or dead interval, area,
+    address, authentication, a removed block …) — False only when every line it touches
+    is one of the platform's adjacency-neutral lines (a cost, a description, NTP …)."""
+    current, wanted = spec.managed(running)
+    dialect = spec.dialect
+    prefix = f"{dialect.negate} "
+    for line in _changed_lines(current, wanted):
+        bare = line.removeprefix(prefix)
+        if not any(p.search(bare) for p in dialect.adjacency_neutral):
+            return True
+    return False
+
+
 def settle_seconds(inv: Inventory, changed: set[str], cap: float) -> float:
     """How long a touched adjacency may still look healthy after a breaking change: the
-    longest OSPF dead interval on the changed devices' links (4 × hello, 40 s by default),
-    at most ``cap``."""
+    longest OSPF dead interval on the links of ``changed`` — the devices whose change
+    :func:`may_fail_later` — (4 × hello, 40 s by default), at most ``cap``; 0 when none."""
     longest = 0.0
     for link in inv.links:
         ospf = link.routing.ospf

@@ -13,10 +13,13 @@ from controller.inventory import load_inventory
 from controller.inventory.model import Platform
 from controller.provision.plan import (
     DevicePlan,
+    DeviceSpec,
     device_specs,
     keep_of,
     links_to_verify,
+    may_fail_later,
     select_devices,
+    settle_seconds,
 )
 from controller.provision.verify import (
     Baseline,
@@ -219,3 +222,48 @@ def test_verification_runs_until_the_confirm_deadline_with_no_round_cap() -> Non
         "r lost OSPF adjacency with 10.255.0.2 on Gi0/1 (Init on Gi0/1)"
         in verdict.devices["r"].failed
     )
+
+
+def _pr_kh2() -> DeviceSpec:
+    inv = load_inventory(ROOT / "inventory/lab")
+    devices, _ = select_devices(inv, [], ["pr-kh2"], False)
+    (spec,) = device_specs(inv, devices, "lab")
+    return spec
+
+
+def test_a_change_of_only_costs_and_descriptions_cannot_fail_later() -> None:
+    spec = _pr_kh2()
+    # The router runs what the inventory wants except a cost and a description: the
+    # change sets them — nothing in it can take an adjacency down after a dead interval.
+    running = spec.intended.replace(
+        " ip ospf network point-to-point\n", " ip ospf network point-to-point\n ip ospf cost 5\n"
+    ).replace(" description Battambang uplink to core-1 eth5\n", " description old\n")
+    assert running != spec.intended
+    assert not may_fail_later(spec, running)
+    assert not may_fail_later(spec, spec.intended), "no change at all"
+
+
+def test_a_new_hello_interval_an_address_or_an_area_may_fail_later() -> None:
+    spec = _pr_kh2()
+    for before, after in [
+        (" ip ospf hello-interval 1\n", " ip ospf hello-interval 2\n"),
+        (" ip address 10.254.0.11/31\n", " ip address 10.254.0.13/31\n"),
+        (" ip ospf area 0.0.0.0\n ip ospf network", " ip ospf area 0.0.0.1\n ip ospf network"),
+    ]:
+        running = spec.intended.replace(before, after, 1)
+        assert running != spec.intended, before
+        assert may_fail_later(spec, running), before
+
+
+def test_a_whole_interface_block_added_or_removed_may_fail_later() -> None:
+    spec = _pr_kh2()
+    start = spec.intended.index("interface eth1\n")
+    end = spec.intended.index("exit\n", start) + len("exit\n")
+    assert may_fail_later(spec, spec.intended[:start] + spec.intended[end:])
+
+
+def test_no_settling_wait_when_no_changed_device_may_fail_later() -> None:
+    inv = load_inventory(ROOT / "inventory/lab")
+    assert settle_seconds(inv, set(), 30.0) == 0.0
+    assert settle_seconds(inv, {"pr-kh2"}, 30.0) == 4.0, "eth1's dead interval"
+    assert settle_seconds(inv, {"pr-kh2"}, 2.0) == 2.0, "at most the cap"

@@ -22,11 +22,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from controller.errors import GovnetError
 from controller.inventory.model import Device, Inventory, Role
+
+if TYPE_CHECKING:  # networkx is imported where the maths runs: `govnet link …` never pays for it
+    import networkx as nx
 
 _DC = "\0datacentres"  # the contracted node that stands for every data-centre device
 
@@ -109,6 +111,8 @@ class Network:
     # --- the graph maths -------------------------------------------------------------
 
     def _state(self, down: frozenset[str], cut: frozenset[str]) -> _State:
+        import networkx as nx
+
         graph: nx.Graph[str] = nx.Graph()
         graph.add_nodes_from(n for n in self.devices if n not in down)
         contracted: nx.Graph[str] = nx.Graph()

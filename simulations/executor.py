@@ -322,6 +322,7 @@ def prepare_node_files(
         for child in etc.iterdir():
             shutil.chown(child, "frr", "frr")
         etc.chmod(0o750)
+        _write(services.exec_bin(node) / "vtysh", services.vtysh_wrapper_text(node), 0o755)
     if node.sshd:
         paths = services.sshd_paths(node)
         _write(paths["config"], services.sshd_config_text(node, creds))
@@ -374,6 +375,9 @@ def exec_env(node: NodePlan) -> dict[str, str]:
         CLAB_LABDIR=str(node.node_dir.parent),
         CLAB_BINDS=str(node.node_dir / "binds"),
     )
+    if node.frr:  # `vtysh` is this node's FRR (simulations.services.vtysh_wrapper_text)
+        path = env.get("PATH") or os.environ.get("PATH") or os.defpath
+        env["PATH"] = f"{services.exec_bin(node)}:{path}"
     return env
 
 

@@ -59,6 +59,21 @@ exec /usr/bin/vtysh -N "$ns"
 """
 
 
+def exec_bin(node: NodePlan) -> Path:
+    """The directory put first on PATH for ``govnet lab exec`` in this node."""
+    return node.node_dir / "bin"
+
+
+def vtysh_wrapper_text(node: NodePlan) -> str:
+    """A plain ``vtysh`` inside ``govnet lab exec`` reaches this node's FRR instance, as
+    ``docker exec … vtysh`` does in containerlab (FRR here is one pathspace per node)."""
+    return (
+        "#!/bin/sh\n"
+        "# written by govnet lab: vtysh of this node's FRR (pathspace instance)\n"
+        f'exec /usr/bin/vtysh -N {node.netns} "$@"\n'
+    )
+
+
 @dataclass(frozen=True)
 class Credentials:
     """Lab logins: the vtysh user (network CLI) and the Ansible user (a bash shell, like the

@@ -18,7 +18,7 @@ from controller.cli import output
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import GovnetError, UsageError
 from controller.inventory import load_inventory
-from controller.inventory.model import Inventory
+from controller.inventory.model import Inventory, Role
 from probes import sharding
 from probes.collector import ProbeCollector
 from probes.credentials import resolve_all
@@ -58,6 +58,14 @@ NoNetnsOpt = Annotated[
         help="Production: probe real (non-loopback) addresses from this machine's namespace.",
     ),
 ]
+LabOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lab",
+        help="Probe this running lab (its topology file): from its NMS node's namespace, with"
+        " the lab's secret defaults — the same meaning as `govnet link … --lab`.",
+    ),
+]
 TimeoutOpt = Annotated[float, typer.Option("--snmp-timeout", help="Seconds per SNMP request.")]
 RetriesOpt = Annotated[int, typer.Option("--snmp-retries", help="SNMP retries per request.")]
 ConcurrencyOpt = Annotated[
@@ -77,6 +85,25 @@ def _check_netns(netns: str | None, no_netns: bool) -> None:
         raise UsageError("--netns and --no-netns exclude each other")
     if netns is not None:
         netns_file(netns)
+
+
+def _lab_netns(lab: Path | None, inv: Inventory, netns: str | None, no_netns: bool) -> str | None:
+    """With --lab: the lab's secret defaults for this process, and (unless --netns says
+    otherwise) the namespace of the lab's NMS node — the inventory's NMS device that is a
+    node of the lab."""
+    if lab is None:
+        return netns
+    if no_netns:
+        raise UsageError("--lab and --no-netns exclude each other")
+    from controller.cli.provisioning import lab_nodes
+
+    name, nodes = lab_nodes(lab)
+    if netns is not None:
+        return netns
+    nms = sorted(d.name for d in inv.devices if d.role is Role.NMS and d.name in nodes)
+    if not nms:
+        raise UsageError(f"{lab}: no node of this lab is an NMS device of the inventory")
+    return f"clab-{name}-{nms[0]}"
 
 
 def _settings(
@@ -156,6 +183,7 @@ def run(
     inventory: InventoryOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Poll once (the default).")] = True,
     shard: ShardOpt = "1/1",
+    lab: LabOpt = None,
     netns: NetnsOpt = None,
     no_netns: NoNetnsOpt = False,
     snmp_timeout: TimeoutOpt = 1.0,
@@ -166,8 +194,9 @@ def run(
 ) -> None:
     """Poll every target once (SNMP + ICMP) and print the results: a table, or --json."""
     del once  # one cycle is what `run` does; `serve` polls forever
+    plan, inv = _plan(ctx, inventory, shard)
+    netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
-    plan, _ = _plan(ctx, inventory, shard)
     check_targets(plan.pinged, netns, no_netns)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
@@ -312,6 +341,7 @@ def serve(
     listen: Annotated[
         str, typer.Option("--listen", help="HOST:PORT for /metrics and /traps (root namespace).")
     ] = "127.0.0.1:9500",
+    lab: LabOpt = None,
     netns: NetnsOpt = None,
     no_netns: NoNetnsOpt = False,
     traps_listen: Annotated[
@@ -348,13 +378,14 @@ def serve(
         raise UsageError("--max-cycles must be at least 1")
     if not 1 <= traps_keep <= 1_000_000:
         raise UsageError("--traps-keep must be between 1 and 1000000")
+    plan, inv = _plan(ctx, inventory, shard)
+    netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
     address = parse_listen(listen)
     trap_address = None if traps_listen == "off" else parse_listen(traps_listen, "--traps-listen")
     syslog_address = (
         None if syslog_listen == "off" else parse_listen(syslog_listen, "--syslog-listen")
     )
-    plan, inv = _plan(ctx, inventory, shard)
     extra = [a[0] for a in (trap_address, syslog_address) if a is not None]
     check_targets(plan.pinged, netns, no_netns, extra)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)

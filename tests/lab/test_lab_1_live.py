@@ -341,3 +341,13 @@ def test_cli_status_check_and_graph(mini_lab: Lab) -> None:
 
 def test_ospf_neighbors_helper(mini_lab: Lab) -> None:
     assert set(ospf_neighbors(mini_lab, "r3")) == {"10.255.0.1", "10.255.0.2"}
+
+
+def test_a_plain_vtysh_inside_lab_exec_reaches_that_nodes_frr(mini_lab: Lab) -> None:
+    # As `docker exec … vtysh` in containerlab: no `-N clab-<lab>-<node>` to know.
+    direct = mini_lab.exec("r3", ["vtysh", "-c", "show running-config"])
+    assert direct.returncode == 0, direct.stderr
+    assert "hostname r3" in direct.stdout
+    from_a_shell = mini_lab.exec("r1", ["sh", "-c", "vtysh -c 'show running-config'"])
+    assert from_a_shell.returncode == 0, from_a_shell.stderr
+    assert "hostname r1" in from_a_shell.stdout

@@ -85,3 +85,33 @@ def test_bad_numeric_options_are_one_line(tmp_path: Path) -> None:
     inventory = write_inventory(tmp_path, CPES)
     result = govnet("probe", "run", "-i", str(inventory), "--snmp-timeout", "0")
     assert result.returncode == 2 and "--snmp-timeout" in result.stderr
+
+
+def _unstarted_lab(tmp_path: Path) -> Path:
+    """The shipped lab topology under a lab name that is never up."""
+    text = (ROOT / "topologies/lab.clab.yml").read_text(encoding="utf-8")
+    path = tmp_path / "notup.clab.yml"
+    path.write_text(text.replace("name: lab\n", "name: gvnotup\n", 1), encoding="utf-8")
+    return path
+
+
+def test_lab_means_from_the_labs_nms_namespace_with_its_secret_defaults(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVNET_LAB_")}
+    result = subprocess.run(
+        govnet_argv("probe", "run", "-i", "inventory/lab", "--lab", str(_unstarted_lab(tmp_path))),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    # No lab secret missing (the topology's defaults): it goes for the lab's NMS node.
+    assert result.returncode == 2, result.stderr
+    assert "--netns clab-gvnotup-nms-1: no such network namespace" in result.stderr
+    assert "GOVNET_LAB_" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lab_and_no_netns_exclude_each_other(tmp_path: Path) -> None:
+    lab = str(_unstarted_lab(tmp_path))
+    result = govnet("probe", "run", "-i", "inventory/lab", "--lab", lab, "--no-netns")
+    assert result.returncode == 2 and "--lab and --no-netns exclude each other" in result.stderr

@@ -13,7 +13,6 @@ from controller.change.records import ChangeRecord, ChangeStore
 from controller.change.silences import silence_matchers
 from controller.errors import GovnetError, UsageError
 from controller.soc.backends import Alertmanager
-from controller.soc.errors import BackendError
 
 
 def start_change(
@@ -44,9 +43,7 @@ def finish_change(
     if record.state != "running":
         raise UsageError(f"change {ident} is {record.state}, not running")
     for silence in store.silences(ident):
-        try:
-            alertmanager.expire_silence(silence)
-        except BackendError as exc:
-            if "404" not in str(exc) and "expired" not in str(exc).lower():
-                raise
+        if alertmanager.silence_state(silence) in {None, "expired"}:
+            continue  # its window ended, someone expired it, or Alertmanager lost it
+        alertmanager.expire_silence(silence)
     return store.finish(ident, who)

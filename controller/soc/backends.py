@@ -41,6 +41,11 @@ class Alertmanager(Protocol):
 
     def expire_silence(self, silence_id: str) -> None: ...
 
+    def silence_state(self, silence_id: str) -> str | None:
+        """``active``, ``pending`` or ``expired``; None when Alertmanager has no such
+        silence (e.g. it was restarted without its data)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Backends:
@@ -62,7 +67,8 @@ class _Http:
         self.timeout = timeout
         self.name = name
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, missing_ok: bool = False, **kwargs: Any) -> Any:
+        """The JSON answer; None for an empty one, or for HTTP 404 when ``missing_ok``."""
         try:
             with httpx.Client(trust_env=False, timeout=self.timeout) as client:
                 response = client.request(method, self.base_url + path, **kwargs)
@@ -70,6 +76,8 @@ class _Http:
             raise BackendError(
                 f"{self.name} at {self.base_url} did not answer ({type(exc).__name__})"
             ) from exc
+        if missing_ok and response.status_code == 404:
+            return None
         if response.status_code >= 400:
             detail = response.text.strip()[:200]
             raise BackendError(
@@ -157,6 +165,15 @@ class HttpAlertmanager(_Http):
 
     def expire_silence(self, silence_id: str) -> None:
         self.request("DELETE", f"/api/v2/silence/{silence_id}")
+
+    def silence_state(self, silence_id: str) -> str | None:
+        body = self.request("GET", f"/api/v2/silence/{silence_id}", missing_ok=True)
+        if body is None:
+            return None
+        state = body.get("status", {}).get("state") if isinstance(body, dict) else None
+        if state not in {"active", "pending", "expired"}:
+            raise BackendError(f"{self.name} answered a silence without a known state")
+        return str(state)
 
 
 def http_backends(prometheus_url: str, alertmanager_url: str, timeout: float) -> Backends:

@@ -130,3 +130,29 @@ def test_a_change_cannot_start_twice_or_finish_before_it_started(tmp_path: Path)
     unreachable = HttpAlertmanager("http://127.0.0.1:9")  # never asked: refused before
     with pytest.raises(UsageError, match="is planned, not running"):
         finish_change(store, record.id, unreachable, "cli:test")
+
+
+def test_finish_expires_what_is_still_active_and_passes_over_silences_already_gone(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    store = ChangeStore(tmp_path / "state")
+    record = store.create(
+        title="Battambang optics",
+        reason="",
+        author="cli:test",
+        window=Window(now - timedelta(minutes=1), now + timedelta(hours=1)),
+        impact=lab().impact(Failure(links=(BATTAMBANG_UPLINK,))),
+        inventory="inventory/lab",
+        revision="",
+    )
+    with real_stack(tmp_path / "soc") as settings:
+        alertmanager = HttpAlertmanager(settings.alertmanager_url)
+        start_change(store, record.id, alertmanager, "cli:test")
+        first, *others = store.silences(record.id)
+        alertmanager.expire_silence(first)  # a duty officer lifted one by hand
+        assert alertmanager.silence_state(first) == "expired"
+        assert alertmanager.silence_state("00000000-0000-0000-0000-000000000000") is None
+        assert {alertmanager.silence_state(s) for s in others} == {"active"}
+        assert finish_change(store, record.id, alertmanager, "cli:test").state == "finished"
+        assert {alertmanager.silence_state(s) for s in others} == {"expired"}

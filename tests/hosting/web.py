@@ -51,6 +51,9 @@ class NoAlertmanager:
     def expire_silence(self, silence_id: str) -> None:
         raise AssertionError("no silences in hosting tests")
 
+    def silence_state(self, silence_id: str) -> str | None:
+        raise AssertionError("no silences in hosting tests")
+
 
 def console_app(inventory: Path, state: Path) -> FastAPI:
     settings = WebSettings(state_dir=state, inventory=inventory, scrypt_n=FAST_SCRYPT)

@@ -180,3 +180,8 @@ class FakeAlertmanager:
 
     def expire_silence(self, silence_id: str) -> None:
         self.expired.append(silence_id)
+
+    def silence_state(self, silence_id: str) -> str | None:
+        if silence_id in self.expired:
+            return "expired"
+        return "active" if any(s["id"] == silence_id for s in self.silences) else None

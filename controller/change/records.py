@@ -59,12 +59,18 @@ def parse_time(text: str, option: str = "--window") -> datetime:
 
 def parse_window(text: str, now: datetime | None = None) -> Window:
     """``START..END`` → a window in UTC; the end after the start, at most 7 days long, and
-    not over yet."""
+    not over yet. START may be ``now``; END a time of day (the next one after START) or a
+    length, ``+90m`` / ``+2h``."""
     start_text, sep, end_text = text.partition("..")
     if not sep:
         raise UsageError(f"--window {text!r}: expected START..END, e.g. 2026-12-05T22:00..02:00")
-    start = parse_time(start_text)
-    if re.fullmatch(r"\d{2}:\d{2}", end_text.strip()):  # END as a time: the next such time
+    now = now or datetime.now(UTC)
+    start = now if start_text.strip() == "now" else parse_time(start_text)
+    duration = re.fullmatch(r"\+(\d{1,4})([mh])", end_text.strip())
+    if duration:  # END as a length: +90m, +2h
+        amount, unit = int(duration.group(1)), duration.group(2)
+        end = start + (timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount))
+    elif re.fullmatch(r"\d{2}:\d{2}", end_text.strip()):  # END as a time: the next such time
         local = start.astimezone(ICT)
         hour, minute = (int(p) for p in end_text.strip().split(":"))
         end_local = local.replace(hour=hour, minute=minute, second=0)
@@ -77,7 +83,7 @@ def parse_window(text: str, now: datetime | None = None) -> Window:
         raise UsageError(f"--window {text!r}: the end is not after the start")
     if end - start > MAX_WINDOW:
         raise UsageError(f"--window {text!r}: longer than {MAX_WINDOW.days} days")
-    if end <= (now or datetime.now(UTC)):
+    if end <= now:
         raise UsageError(f"--window {text!r}: the window is already over")
     return Window(start, end)
 

@@ -128,7 +128,8 @@ def new(
         typer.Option(
             "--window",
             help="START..END, e.g. 2026-12-05T22:00..02:00 (Cambodia time unless an offset"
-            " such as Z or +07:00 is given; END may be a time of day).",
+            " such as Z or +07:00 is given). START may be `now`; END a time of day or a"
+            " length, +90m or +2h.",
         ),
     ],
     link: LinkOpt = None,

@@ -36,6 +36,14 @@ def test_explicit_offsets_are_honoured() -> None:
     assert (window.start.hour, window.end.hour) == (1, 3)
 
 
+def test_a_window_may_start_now_and_be_given_as_a_length() -> None:
+    window = parse_window("now..+2h", NOW)
+    assert (window.start, window.end) == (NOW, datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    assert parse_window("2026-12-05T22:00..+90m", NOW).end == datetime(
+        2026, 12, 5, 16, 30, tzinfo=UTC
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -45,6 +53,9 @@ def test_explicit_offsets_are_honoured() -> None:
         ("2026-12-05T22:00..2026-12-20T22:00", "longer than 7 days"),
         ("2026-11-01T22:00..23:00", "already over"),
         ("2026-02-30T22:00..23:00", "day is out of range"),
+        ("now..+0m", "the end is not after the start"),
+        ("now..+200h", "longer than 7 days"),
+        ("later..+2h", "expected a date and time"),
     ],
 )
 def test_bad_windows_are_one_located_error(text: str, message: str) -> None:

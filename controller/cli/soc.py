@@ -168,6 +168,18 @@ def _port_free(host: str, port: int) -> None:
             raise UsageError(f"{host}:{port}: cannot listen: {exc.strerror or exc}") from None
 
 
+def _provision_lab(topology: Path | None) -> Path | None:
+    """The lab the console provisions in; its secret defaults for this process."""
+    if topology is None:
+        return None
+    from controller.cli.provisioning import lab_name
+
+    if not topology.is_file():
+        raise UsageError(f"--lab {topology}: no such topology file")
+    lab_name(topology)
+    return topology
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -202,6 +214,29 @@ def serve(
             "header is ignored.",
         ),
     ] = None,
+    lab: Annotated[
+        Path | None,
+        typer.Option(
+            "--lab",
+            help="Engineers may provision and decommission hosting from the console, in "
+            "this running lab (its topology file).",
+        ),
+    ] = None,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production",
+            help="Engineers may provision and decommission hosting from the console on the "
+            "real network. Without --lab or --production the console does not provision.",
+        ),
+    ] = False,
+    trust_on_first_use: Annotated[
+        bool,
+        typer.Option(
+            "--trust-on-first-use",
+            help="With --lab/--production: pin a gateway's unknown SSH host key on first use.",
+        ),
+    ] = False,
 ) -> None:
     """Run the SOC web console (Ctrl-C stops it). Sign-in required: see `soc user add`.
 
@@ -228,6 +263,9 @@ def serve(
         secure_cookies=secure_cookies or tls_cert is not None,
         session_idle_seconds=session_idle * 60,
         trusted_proxies=tuple(trusted_proxy or ()),
+        provision_lab=_provision_lab(lab),
+        provision_production=production,
+        provision_tofu=trust_on_first_use,
     )
     web = create_app(settings)
     if not web.state.console.users.list():

@@ -28,6 +28,7 @@ from controller.web.csrf import csrf_guard
 from controller.web.data import shown_errors
 from controller.web.devices import DeviceCookies
 from controller.web.head import HeadAsGet
+from controller.web.jobs import Jobs
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore, load_secret
@@ -72,6 +73,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         devices=DeviceCookies(secret),
         templates=environment(),
         nav=nav,
+        jobs=Jobs(),
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(csrf_guard)])

@@ -11,6 +11,7 @@ from fastapi import Request
 from controller.web.backends import Backends
 from controller.web.clients import client_address
 from controller.web.devices import DeviceCookies
+from controller.web.jobs import Jobs
 from controller.web.nav import NavItem
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore
@@ -30,6 +31,7 @@ class Console:
     devices: DeviceCookies
     templates: jinja2.Environment
     nav: list[NavItem]
+    jobs: Jobs
 
 
 def client_of(request: Request) -> str:

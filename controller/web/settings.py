@@ -33,6 +33,18 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()
     backend_timeout: float = 5.0
     scrypt_n: int = SCRYPT_N
+    # Where engineers' provision/decommission from the console reaches: a running lab
+    # (its topology file), or the real network (production); neither: not offered.
+    provision_lab: Path | None = None
+    provision_production: bool = False
+    provision_tofu: bool = False  # pin a gateway's unknown SSH host key on first use
+
+    @property
+    def provisioning(self) -> str:
+        """'lab', 'production' or '' (the console does not provision)."""
+        if self.provision_lab is not None:
+            return "lab"
+        return "production" if self.provision_production else ""
 
     def __post_init__(self) -> None:
         for name, url in (
@@ -42,6 +54,8 @@ class WebSettings:
             if not _URL.match(url):
                 raise UsageError(f"{name} {url!r}: expected http://HOST:PORT")
         object.__setattr__(self, "trusted_proxies", parse_proxies(list(self.trusted_proxies)))
+        if self.provision_lab is not None and self.provision_production:
+            raise UsageError("--lab and --production exclude each other")
         if not 60 <= self.session_idle_seconds <= self.session_max_seconds <= 7 * 86400:
             raise UsageError("session lifetimes: 60 s ≤ idle ≤ absolute ≤ 7 days")
 

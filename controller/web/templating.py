@@ -61,6 +61,7 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
     env.filters["percent"] = percent
     env.filters["ms"] = milliseconds
     env.globals["time"] = time.time
+    env.globals.setdefault("_", lambda text, **values: text % values if values else text)
     return env
 
 

@@ -19,8 +19,9 @@ import pytest
 import uvicorn
 
 from tests.conftest import CHROMIUM, require
+from tests.hosting.browser_steps import sign_in, sign_out
 from tests.hosting.conftest import Workspace
-from tests.hosting.web import PASSWORD, console_app, free_port
+from tests.hosting.web import console_app, free_port
 
 
 @dataclass
@@ -46,19 +47,6 @@ def live(lab_copy: Workspace) -> Iterator[Live]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def sign_out(page: Any) -> None:
-    page.click("form.whoami button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_a_focal_officer_requests_hosting_and_sees_it_approved(

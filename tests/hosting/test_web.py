@@ -199,3 +199,38 @@ def test_an_engineer_rejects_with_a_reason_or_learns_what_is_short(web: Web) -> 
     assert "rejected" in page and "split it over two racks" in page
     again = web.client.post("/hosting/1/approve", data={"csrf_token": csrf})
     assert again.status_code == 409 and "only a request that is submitted" in again.text
+
+
+def _approved(web: Web) -> None:
+    web.submit(web.sign_in("moh-focal"))
+    csrf = web.sign_in("erin")
+    response = web.client.post("/hosting/1/approve", data={"csrf_token": csrf, "reason": "ok"})
+    assert response.status_code == 303, response.text
+
+
+def test_a_console_started_without_a_network_says_so_and_provisions_nothing(web: Web) -> None:
+    _approved(web)
+    csrf = web.sign_in("erin")
+    page = web.client.get("/hosting/1")
+    assert "does not configure the network" in page.text
+    assert "Provision on the gateways" not in page.text
+    before = web.written()
+    response = web.client.post("/hosting/1/provision", data={"csrf_token": csrf})
+    assert response.status_code == 409 and "govnet soc serve --lab" in response.text
+    response = web.client.post("/hosting/1/decommission", data={"csrf_token": csrf})
+    assert response.status_code == 409
+    assert web.written() == before, "nothing recorded, nothing allocated or freed"
+
+
+def test_only_engineers_provision_and_only_with_a_csrf_token(web: Web) -> None:
+    _approved(web)
+    for who in ("moh-focal", "alice"):
+        csrf = web.sign_in(who)
+        page = web.client.get("/hosting/1")
+        assert "Provision on the gateways" not in page.text and "Decommission" not in page.text
+        response = web.client.post("/hosting/1/provision", data={"csrf_token": csrf})
+        assert response.status_code == 403, who
+    web.sign_in("mef-focal")
+    assert web.client.post("/hosting/1/decommission", data={}).status_code in {403, 404}
+    web.sign_in("erin")
+    assert web.client.post("/hosting/1/provision", data={}).status_code == 403  # no token

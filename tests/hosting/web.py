@@ -55,8 +55,9 @@ class NoAlertmanager:
         raise AssertionError("no silences in hosting tests")
 
 
-def console_app(inventory: Path, state: Path) -> FastAPI:
-    settings = WebSettings(state_dir=state, inventory=inventory, scrypt_n=FAST_SCRYPT)
+def console_app(inventory: Path, state: Path, **options: Any) -> FastAPI:
+    """``options``: more WebSettings (e.g. provision_lab for provisioning from the console)."""
+    settings = WebSettings(state_dir=state, inventory=inventory, scrypt_n=FAST_SCRYPT, **options)
     store = UserStore(settings.users_file, FAST_SCRYPT)
     for name, (role, tenant) in USERS.items():
         store.add(name, role, tenant, PASSWORD)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from controller.errors import GovnetError
+from controller.hosting import provision
 from controller.hosting.errors import DoesNotFit, RequestInvalid, UnknownRequest
 from controller.hosting.request import (
     FIELDS,
@@ -28,11 +29,19 @@ from controller.hosting.request import (
     parse_request_id,
 )
 from controller.hosting.service import HostingService
-from controller.hosting.states import State
+from controller.hosting.states import Action, State, next_state
 from controller.hosting.store import RequestRecord
+from controller.hosting.workflow import (
+    Outcome,
+    Progress,
+    decommission_request,
+    gateways,
+    provision_request,
+)
 from controller.inventory.model import Tenant
 from controller.web.auth import CurrentUser, Engineer, User
 from controller.web.context import console
+from controller.web.jobs import JobRunning
 from controller.web.nav import ALL_ROLES, STAFF, NavItem
 from controller.web.templating import render
 
@@ -46,7 +55,13 @@ DONE = {
     "shown below.",
     "approved": "Approved: the capacity below is allocated and written to the inventory.",
     "rejected": "The request was rejected; the reason is recorded in its history.",
+    "provision": "Provisioning started: the gateways are being configured (progress below).",
+    "decommission": "Decommissioning started: the gateways are being cleaned (progress below).",
 }
+NO_PROVISIONING = (
+    "This console does not configure the network: start it with `govnet soc serve --lab "
+    "TOPOLOGY` (or --production) to provision from here, or use `govnet hosting provision`."
+)
 STATE_CLASS = {
     State.SUBMITTED: "sev sev-info",
     State.APPROVED: "sev sev-warning",
@@ -252,6 +267,8 @@ def _record(request: Request, user: User, ident: int) -> RequestRecord:
 def _detail(
     request: Request, user: User, record: RequestRecord, status: int = 200, problem: str = ""
 ) -> Response:
+    settings = console(request).settings
+    job = console(request).jobs.latest(record.id)
     return render(
         request,
         "hosting/detail.html",
@@ -263,6 +280,12 @@ def _detail(
         state_class=STATE_CLASS,
         state_text=STATE_TEXT,
         can_decide=user.role == "engineer" and record.state is State.SUBMITTED,
+        can_provision=user.role == "engineer" and record.state is State.APPROVED,
+        can_decommission=user.role == "engineer" and record.state in {State.APPROVED, State.ACTIVE},
+        provisioning=settings.provisioning,
+        no_provisioning=NO_PROVISIONING,
+        job=job if user.role in STAFF else None,
+        refresh=2 if job is not None and job.running else 0,
         notice=DONE.get(request.query_params.get("done", ""), ""),
         problem=problem,
     )
@@ -311,3 +334,63 @@ def reject(
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
     return RedirectResponse(f"/hosting/{number}?done=rejected", status_code=303)
+
+
+def _target(request: Request) -> provision.Target:
+    settings = console(request).settings
+    lab = None
+    if settings.provision_lab is not None:
+        from controller.ansible.lab import lab_target
+
+        lab = lab_target(settings.provision_lab)
+    return provision.Target(
+        state_dir=settings.state_dir,
+        lab=lab,
+        production=settings.provision_production,
+        trust_on_first_use=settings.provision_tofu,
+    )
+
+
+def _start(request: Request, user: User, number: int, action: str, reason: str) -> Response:
+    """Start a provision/decommission run in the background; the page shows its progress."""
+    record = _record(request, user, number)
+    if not console(request).settings.provisioning:
+        return _detail(request, user, record, 409, NO_PROVISIONING)
+    svc = _service(request)
+    try:
+        target = _target(request)
+        hosts = gateways(svc, number)
+        who = _who(user)
+        if action == "provision":
+            next_state(number, record.state, Action.PROVISION)
+            provision.check_reach(svc.snapshot().inventory, record.allocations, target)
+
+            def work(progress: Progress) -> Outcome:
+                return provision_request(svc, number, who, target, progress)
+        else:
+            next_state(number, record.state, Action.DECOMMISSION)
+
+            def work(progress: Progress) -> Outcome:
+                return decommission_request(svc, number, who, target, reason, progress=progress)
+
+        console(request).jobs.start(number, action, who, hosts, work)
+    except JobRunning as exc:
+        return _detail(request, user, record, 409, str(exc))
+    except GovnetError as exc:
+        return _detail(request, user, record, 409, f"Not started: {exc}")
+    return RedirectResponse(f"/hosting/{number}?done={action}", status_code=303)
+
+
+@router.post("/hosting/{ident}/provision")
+def provision_(request: Request, ident: str, user: Engineer) -> Response:
+    return _start(request, user, _number(ident), "provision", "")
+
+
+@router.post("/hosting/{ident}/decommission")
+def decommission(
+    request: Request,
+    ident: str,
+    user: Engineer,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    return _start(request, user, _number(ident), "decommission", reason)

@@ -721,7 +721,7 @@ class Engine:
             for d in self.inv.devices
             if d.role in ROUTER_ROLES and d.loopback and (present is None or d.name in present)
         }
-        return Nms(nms, lambda address: bool(pinger(nms, address)), loopbacks)
+        return Nms(nms, lambda addresses: pinger.many(nms, addresses), loopbacks)
 
     def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
         """Names of changed devices whose change did not verify in time: the changed ends

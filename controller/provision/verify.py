@@ -16,7 +16,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 from controller.inventory.model import Link, Platform
 from controller.provision.errors import ProvisionError
 from controller.provision.transport import Session
+from probes.icmp import IcmpSettings, fping_argv, parse_fping
 
 T = TypeVar("T")
 
@@ -32,33 +33,45 @@ class Pinger(Protocol):
     def __call__(self, device: str, address: str) -> bool | None:
         """True/False when pinged, None when this device cannot ping."""
 
+    def many(self, device: str, addresses: Sequence[str]) -> dict[str, bool | None]:
+        """:meth:`__call__` for several addresses from one device at once."""
+
+
+LAB_PING = IcmpSettings(count=3, period_ms=200, timeout_ms=1000)
+"""Three echoes per address, as ``ping -c 3 -i 0.2 -W 1``; any answer counts."""
+
+
+class LabPinger:
+    """Ping from inside a lab node's namespace (FRR's vtysh has no bounded ping): one
+    fping per node for all the addresses it must reach, not one process per address."""
+
+    def __init__(self, lab: str) -> None:
+        self.lab = lab
+
+    def __call__(self, device: str, address: str) -> bool | None:
+        return self.many(device, [address])[address]
+
+    def many(self, device: str, addresses: Sequence[str]) -> dict[str, bool | None]:
+        wanted = sorted(set(addresses))
+        if not wanted:
+            return {}
+        argv = ["ip", "netns", "exec", f"clab-{self.lab}-{device}", *fping_argv(LAB_PING, wanted)]
+        try:
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=LAB_PING.budget(len(wanted)),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return dict.fromkeys(wanted, False)
+        rtts = parse_fping(done.stderr, LAB_PING.count)
+        return {a: any(r is not None for r in rtts.get(a, ())) for a in wanted}
+
 
 def lab_pinger(lab: str) -> Pinger:
-    """Ping from inside a lab node's namespace (FRR's vtysh has no bounded ping)."""
-
-    def ping(device: str, address: str) -> bool | None:
-        argv = [
-            "ip",
-            "netns",
-            "exec",
-            f"clab-{lab}-{device}",
-            "ping",
-            "-c",
-            "3",
-            "-i",
-            "0.2",
-            "-W",
-            "1",
-            "-q",
-            address,
-        ]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-        except subprocess.TimeoutExpired:
-            return False
-        return done.returncode == 0
-
-    return ping
+    return LabPinger(lab)
 
 
 # ----------------------------------------------------------------- what a device says
@@ -376,9 +389,14 @@ class Nms:
     """Who checks reachability of every router loopback, and how."""
 
     name: str
-    ping: Callable[[str], bool]
+    ping: Callable[[Sequence[str]], Mapping[str, bool | None]]
+    """Addresses → whether each answered (all at once)."""
     loopbacks: Mapping[str, str]
     """Loopback address → router."""
+
+    def reachable(self) -> dict[str, bool]:
+        answers = self.ping(sorted(self.loopbacks))
+        return {address: bool(answers.get(address)) for address in sorted(self.loopbacks)}
 
 
 def _parallel_map(func: Callable[[str], T], keys: list[str], workers: int) -> dict[str, T]:
@@ -392,7 +410,7 @@ def take_baseline(
     sessions: Mapping[str, tuple[Platform, Session]], nms: Nms | None, workers: int = 16
 ) -> Baseline:
     snaps = _parallel_map(lambda d: snapshot(*sessions[d]), sorted(sessions), workers)
-    reach = _parallel_map(nms.ping, sorted(nms.loopbacks), workers) if nms else {}
+    reach = nms.reachable() if nms else {}
     return Baseline(snaps, reach)
 
 
@@ -466,22 +484,29 @@ def _ping_all(
         {(device, peer) for link in links for device, _i, peer in _ends(link) if device in sessions}
     )
 
-    def one(job: str) -> bool | None:
-        device, peer = job.split(" ", 1)
-        if pinger is not None:
-            return pinger(device, peer)
-        platform, session = sessions[device]
-        try:
-            return device_ping(platform, session, peer)
-        except ProvisionError:
-            return False
+    if pinger is not None:  # from the node's namespace: all of a device's peers at once
+        peers: dict[str, list[str]] = {}
+        for device, peer in wanted:
+            peers.setdefault(device, []).append(peer)
+        batches = _parallel_map(lambda d: pinger.many(d, peers[d]), sorted(peers), workers)
+        for device, answered in batches.items():
+            facts[device].pings.update(answered)
+    else:  # on the device's own CLI, one address at a time
 
-    answers = _parallel_map(one, [f"{d} {p}" for d, p in wanted], workers)
-    for job, ok in answers.items():
-        device, peer = job.split(" ", 1)
-        facts[device].pings[peer] = ok
+        def one(job: str) -> bool | None:
+            device, peer = job.split(" ", 1)
+            platform, session = sessions[device]
+            try:
+                return device_ping(platform, session, peer)
+            except ProvisionError:
+                return False
+
+        answers = _parallel_map(one, [f"{d} {p}" for d, p in wanted], workers)
+        for job, ok in answers.items():
+            device, peer = job.split(" ", 1)
+            facts[device].pings[peer] = ok
     if nms is not None:
-        facts[""] = Snapshot(pings=_parallel_map(nms.ping, sorted(nms.loopbacks), workers))
+        facts[""] = Snapshot(pings=dict(nms.reachable()))
 
 
 def _judge_nms(baseline: Baseline, seen: Snapshot, nms: Nms | None) -> LinkCheck:

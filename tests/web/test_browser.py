@@ -30,82 +30,87 @@ from tests.soc.helpers import (
 from tests.web.conftest import FAST_SCRYPT, PASSWORD, USERS
 from tests.web.metrics import write_probe_metrics
 
-ALERTS = [
-    am_alert(
-        {
-            "alertname": "GovnetProvinceDown",
-            "severity": "critical",
-            "team": "noc",
-            "scope": "province",
-            "province": "KH-2",
-            "site": "KH-2",
-            "tenant": "none",
-            "device": "pr-kh2",
-            "role": "province-router",
-        },
-        {
-            "summary": "Province KH-2 is cut off: pr-kh2 is down",
-            "description": "The province router pr-kh2 lost every echo for 30 s.",
-        },
-    ),
-    am_alert(
-        {
-            "alertname": "GovnetSitesUnreachableBehindProvince",
-            "severity": "major",
-            "team": "noc",
-            "scope": "commune",
-            "province": "KH-2",
-            "site": "KH-2",
-            "tenant": "none",
-        },
-        {
-            "summary": "4 commune site(s) of KH-2 unreachable behind their province router",
-            "sites": "4",
-        },
-    ),
-    am_alert(
-        {
-            "alertname": "GovnetUplinkDown",
-            "severity": "warning",
-            "team": "noc",
-            "scope": "link",
-            "province": "KH-2",
-            "site": "KH-2",
-            "tenant": "none",
-            "link": "core-1:eth5--pr-kh2:eth1",
-            "link_kind": "province-core",
-        },
-        {"summary": "Uplink core-1:eth5--pr-kh2:eth1 of KH-2 is down"},
-    ),
-    am_alert(
-        {
-            "alertname": "GovnetMinistryDown",
-            "severity": "critical",
-            "team": "noc",
-            "scope": "tenant",
-            "province": "KH-12",
-            "site": "KH-12",
-            "tenant": "MEF",
-            "device": "mr-mef",
-            "role": "ministry-router",
-        },
-        {"summary": "Ministry MEF is cut off: mr-mef is down"},
-    ),
-    am_alert(
-        {
-            "alertname": "GovnetSnmpUnreachable",
-            "severity": "warning",
-            "team": "noc",
-            "scope": "tenant",
-            "province": "KH-12",
-            "site": "KH-12",
-            "tenant": "MoH",
-            "device": "mr-moh",
-            "role": "ministry-router",
-        },
-        {"summary": "mr-moh answers ICMP but not SNMP"},
-    ),
-]
+
+def alerts() -> list[dict[str, Any]]:
+    """The incident, stamped when it is pushed: made at import time, its endsAt (now + 1 h)
+    passed before this module ran in a suite that took over an hour, and Alertmanager had
+    resolved every alert by then."""
+    return [
+        am_alert(
+            {
+                "alertname": "GovnetProvinceDown",
+                "severity": "critical",
+                "team": "noc",
+                "scope": "province",
+                "province": "KH-2",
+                "site": "KH-2",
+                "tenant": "none",
+                "device": "pr-kh2",
+                "role": "province-router",
+            },
+            {
+                "summary": "Province KH-2 is cut off: pr-kh2 is down",
+                "description": "The province router pr-kh2 lost every echo for 30 s.",
+            },
+        ),
+        am_alert(
+            {
+                "alertname": "GovnetSitesUnreachableBehindProvince",
+                "severity": "major",
+                "team": "noc",
+                "scope": "commune",
+                "province": "KH-2",
+                "site": "KH-2",
+                "tenant": "none",
+            },
+            {
+                "summary": "4 commune site(s) of KH-2 unreachable behind their province router",
+                "sites": "4",
+            },
+        ),
+        am_alert(
+            {
+                "alertname": "GovnetUplinkDown",
+                "severity": "warning",
+                "team": "noc",
+                "scope": "link",
+                "province": "KH-2",
+                "site": "KH-2",
+                "tenant": "none",
+                "link": "core-1:eth5--pr-kh2:eth1",
+                "link_kind": "province-core",
+            },
+            {"summary": "Uplink core-1:eth5--pr-kh2:eth1 of KH-2 is down"},
+        ),
+        am_alert(
+            {
+                "alertname": "GovnetMinistryDown",
+                "severity": "critical",
+                "team": "noc",
+                "scope": "tenant",
+                "province": "KH-12",
+                "site": "KH-12",
+                "tenant": "MEF",
+                "device": "mr-mef",
+                "role": "ministry-router",
+            },
+            {"summary": "Ministry MEF is cut off: mr-mef is down"},
+        ),
+        am_alert(
+            {
+                "alertname": "GovnetSnmpUnreachable",
+                "severity": "warning",
+                "team": "noc",
+                "scope": "tenant",
+                "province": "KH-12",
+                "site": "KH-12",
+                "tenant": "MoH",
+                "device": "mr-moh",
+                "role": "ministry-router",
+            },
+            {"summary": "mr-moh answers ICMP but not SNMP"},
+        ),
+    ]
 
 
 @dataclass
@@ -120,8 +125,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     require(Path(CHROMIUM).exists(), "Debian's chromium is not installed (deps/apt-soc.txt)")
     state = tmp_path_factory.mktemp("browser")
     write_probe_metrics(state / "soc" / "textfile")  # scraped from Prometheus' first round
-    with real_stack(state) as soc:
-        push_alerts(soc.alertmanager_url, ALERTS)
+    # Prometheus evaluates no alerting rule here: the incident is exactly the alerts pushed
+    # below. With govnet's rules over these metrics it raised its own GovnetProvinceDown
+    # once the rule's `for:` had passed — on a slow machine, before the page was read —
+    # and the list showed that one first, without the pushed alerts suppressed under it.
+    no_rules = state / "no-rules"
+    no_rules.mkdir()
+    (no_rules / "none.yml").write_text("groups: []\n", encoding="utf-8")
+    with real_stack(state, rules_dir=no_rules) as soc:
+        push_alerts(soc.alertmanager_url, alerts())
         wait_until(
             lambda: prom_query(soc.prometheus_url, "count(govnet_site_reachability)"),
             30,

@@ -3,12 +3,18 @@ on a real PostgreSQL): migrations, rows, ids, transactions, unique keys, writer 
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from pathlib import Path
 
 import pytest
 
+from controller.hosting.errors import HostingError
+from controller.hosting.request import parse_request
+from controller.hosting.store import Store
+from controller.inventory.model import Hosting
 from controller.store import ConflictError, Database, StoreError, migrations_of, open_database
+from tests.hosting.conftest import LAB_INVENTORY, Workspace, copy_inventory, request_values
 
 TITLE_ROW = (
     "INSERT INTO changes (title, reason, author, window_start, window_end, elements, impact,"
@@ -156,3 +162,72 @@ def _forget_migrated(db: Database) -> Database:
     postgres._migrated.clear()
     sqlite._migrated.clear()
     return db
+
+
+def test_the_database_refuses_a_second_holder_of_a_unit_vlan_block_or_port(
+    backend: str, tmp_path: Path
+) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as conn:
+        ident = store.insert(conn, "inv", parse_request(request_values()), "erin")
+    held = Hosting.model_validate(
+        {
+            "id": "h-0100",
+            "tenant": "MoH",
+            "service": "HMIS",
+            "datacentre": "NDC",
+            "rack": "A01",
+            "first_u": 5,
+            "units": 2,
+            "power_kw": 0.5,
+            "vlan": 2000,
+            "prefix": "10.100.0.64/28",
+            "tor_ports": ["ndc-tor1:swp5"],
+        }
+    )
+    apart = {"first_u": 20, "vlan": 2001, "prefix": ipaddress.ip_network("10.100.9.0/28")}
+    with store.transaction() as conn:
+        store.add_allocations(conn, "inv", ident, [held])
+    clashes = {
+        "one rack unit": {**apart, "first_u": 6, "tor_ports": []},
+        "the VLAN": {**apart, "vlan": 2000, "tor_ports": []},
+        "an overlapping prefix": {
+            **apart,
+            "prefix": ipaddress.ip_network("10.100.0.0/25"),
+            "tor_ports": [],
+        },
+        "a ToR port": {**apart, "tor_ports": ["ndc-tor1:swp5"]},
+    }
+    for what, change_ in clashes.items():
+        clash = held.model_copy(update={"id": "h-0101", **change_})
+        with pytest.raises(ConflictError), store.transaction() as conn:
+            store.add_allocations(conn, "inv", ident, [clash])
+        with store.transaction() as conn:  # another network's inventory holds it freely
+            store.add_allocations(conn, f"other {what}", ident, [clash])
+    with store.transaction() as conn:  # freed, the unit is anybody's
+        store.free_allocations(conn, ident)
+        store.add_allocations(
+            conn, "inv", ident, [held.model_copy(update={"id": "h-0102", "first_u": 6})]
+        )
+
+
+def test_an_approval_refused_by_a_claim_leaves_hosting_yaml_as_it_was(
+    backend: str, tmp_path: Path
+) -> None:
+    """What the planner could not know (another controller's claim without its allocation)
+    is refused by the database: one line, nothing allocated, the file put back."""
+    ws = Workspace(copy_inventory(LAB_INVENTORY, tmp_path / "inventory"), tmp_path / "state")
+    svc = ws.service()
+    ident = svc.submit(request_values(), "erin").id
+    before = ws.hosting_yaml.read_bytes()
+    with svc.store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO allocation_claims (inventory, kind, item, allocation_id, request_id) "
+            "VALUES (?, 'vlan', 'NDC/2000', 'h-0999', ?)",
+            (svc.key, ident),
+        )
+    with pytest.raises(HostingError, match="another controller holds part of the planned"):
+        svc.approve(ident, "erin")
+    assert ws.hosting_yaml.read_bytes() == before
+    record = svc.get(ident)
+    assert record.state.value == "submitted" and record.allocations == []

@@ -54,9 +54,10 @@ class PgServer:
 
     @contextmanager
     def database(self, name: str) -> Iterator[str]:
-        """A fresh database for one test (its URL); dropped afterwards."""
+        """A fresh database for one test (its URL); dropped afterwards. The password role
+        owns it, so it may create the stores' schemas too."""
         with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+            conn.execute(f'CREATE DATABASE "{name}" OWNER {PASSWORD_USER}'.encode())
         try:
             yield self.url(name)
         finally:

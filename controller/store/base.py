@@ -89,7 +89,12 @@ class Database(Protocol):
         ...
 
     def version(self) -> int:
-        """The newest migration applied."""
+        """The newest migration applied (after migrating: the newest known)."""
+        ...
+
+    def applied(self) -> int:
+        """The newest migration applied so far, without migrating or creating anything
+        (0: the store was never created)."""
         ...
 
     def lock(self, conn: Connection, name: str) -> None:

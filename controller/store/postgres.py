@@ -161,7 +161,7 @@ def _clean(exc: BaseException, *drop: str) -> str:
     for value in drop:
         if value:
             text = text.replace(value, masking.MASK)
-    return masking.mask_text(text)
+    return masking.mask_values(text)
 
 
 def explain(where: str, exc: psycopg.Error, timeout: float) -> str:
@@ -322,18 +322,8 @@ class PostgresDatabase:
             raw.close()
 
     def exists(self) -> bool:
-        if self._exists:
-            return True
-        raw = self._open()
-        try:
-            row = raw.execute(
-                "SELECT to_regclass(%s) IS NOT NULL AS here", (f"{self.schema}.schema_migrations",)
-            ).fetchone()
-        except psycopg.Error as exc:
-            raise StoreError(explain(self.url.location, exc, self.timeout)) from None
-        finally:
-            raw.close()
-        self._exists = bool(row and row["here"])
+        if not self._exists:
+            self._exists = self.applied() > 0
         return self._exists
 
     @contextmanager
@@ -367,6 +357,23 @@ class PostgresDatabase:
                 (self._name,),
             ).fetchone()
             return int(row["version"] or 0) if row else 0
+
+    def applied(self) -> int:
+        raw = self._open()
+        try:
+            table = f"{self.schema}.schema_migrations"
+            row = raw.execute("SELECT to_regclass(%s) IS NOT NULL AS here", (table,)).fetchone()
+            if not (row and row["here"]):
+                return 0
+            row = raw.execute(
+                f"SELECT MAX(version) AS version FROM {table} WHERE schema = %s".encode(),
+                (self._name,),
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(explain(self.url.location, exc, self.timeout)) from None
+        finally:
+            raw.close()
+        return int(row["version"] or 0) if row else 0
 
     def _migrate(self, conn: PgConnection) -> None:
         raw = conn.raw

@@ -198,6 +198,31 @@ class SqliteDatabase:
             ).fetchone()
             return int(row["version"] or 0) if row else 0
 
+    def applied(self) -> int:
+        if not self.path.exists():
+            return 0
+        timeout = store_timeout()
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StoreError(explain(self.path, exc, timeout)) from exc
+        with closing(conn):
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                known = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    ("schema_migrations",),
+                ).fetchone()
+                if known is None:
+                    return 0
+                row = conn.execute(
+                    "SELECT MAX(version) FROM schema_migrations WHERE schema = ?",
+                    (self._schema(),),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(explain(self.path, exc, timeout)) from exc
+        return int(row[0] or 0) if row else 0
+
     def _schema(self) -> str:
         return self.migrations[0].schema if self.migrations else ""
 

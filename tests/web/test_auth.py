@@ -147,7 +147,7 @@ def test_a_forged_or_tampered_cookie_is_ignored(client: TestClient) -> None:
     assert client.get("/").status_code == 303
 
 
-def test_server_side_expiry(tmp_path: Path) -> None:
+def test_server_side_expiry(backend: str, tmp_path: Path) -> None:
     now = [1000.0]
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, idle=60, absolute=300, clock=lambda: now[0])
@@ -167,7 +167,7 @@ def test_server_side_expiry(tmp_path: Path) -> None:
     assert store.get(cookie) is None  # absolute lifetime, however active
 
 
-def test_the_session_store_is_bounded(tmp_path: Path) -> None:
+def test_the_session_store_is_bounded(backend: str, tmp_path: Path) -> None:
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, anonymous_per_client=1000, anonymous_limit=100)
     signed_in = store.create("alice")

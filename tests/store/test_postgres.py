@@ -16,8 +16,9 @@ import pytest
 
 from controller.store import migrations_of, open_database
 from controller.store.postgres import ddl, identity_tables, statement
+from tests.conftest import require
 from tests.hosting.conftest import govnet
-from tests.pgserver import PASSWORD_USER, PgServer
+from tests.pgserver import PASSWORD_USER, PG_BIN, PgServer, available, running
 
 PASSWORD = "right-horse-battery"  # tests/pgserver.py gives the role this password
 
@@ -183,3 +184,29 @@ def test_open_database_picks_postgresql_from_the_environment(
     assert not (tmp_path / "hosting.db").exists()
     monkeypatch.delenv("GOVNET_DATABASE_URL")
     assert open_database(tmp_path / "hosting.db", "hosting").backend == "sqlite"
+
+
+def test_only_the_postgresql_backend_imports_psycopg() -> None:
+    root = Path(__file__).resolve().parents[2]
+    importers = sorted(
+        str(path.relative_to(root))
+        for folder in ("controller", "probes", "simulations")
+        for path in (root / folder).rglob("*.py")
+        if any(
+            line.strip().startswith(("import psycopg", "from psycopg"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    )
+    assert importers == ["controller/store/postgres.py"]
+
+
+def test_the_test_server_leaves_no_process_and_no_file_behind() -> None:
+    require(available(), f"PostgreSQL 15 server binaries in {PG_BIN}")
+    with running() as server:
+        pid, root = server.process.pid, server.root
+        assert (root / "sock/.s.PGSQL.5432").exists()
+        with server.admin() as conn:
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("",)  # no TCP
+    assert server.process.returncode is not None
+    assert not Path(f"/proc/{pid}").exists()
+    assert not root.exists()

@@ -91,6 +91,27 @@ class HostingService:
         """A request belongs to the inventory it was made for."""
         self._mine(record.inventory, record.id)
 
+    def check_here(self, record: RequestRecord) -> None:
+        """On a shared database: the request's allocations are in this checkout's
+        hosting.yaml (freeing them from another checkout would leave them in that one's
+        file while the database gives them out again)."""
+        if not self.store.shared:
+            return
+        snap = self.snapshot()
+        self._in_this_checkout(snap, {a.id for a in record.allocations}, record.id)
+
+    def _in_this_checkout(self, snap: Snapshot, ids: set[str], ident: int) -> None:
+        if not self.store.shared:
+            return
+        known = {h.id for h in snap.inventory.hosting}
+        missing = ids - known
+        if missing:
+            raise HostingFileError(
+                f"request {ident}: its allocations {', '.join(sorted(missing))} are not in "
+                f"{snap.hosting_file}: another checkout made them; decommission it there "
+                "(or pull that checkout's hosting.yaml first)"
+            )
+
     def _mine(self, record_inventory: str, ident: int) -> None:
         if record_inventory != self.key:
             if record_inventory.startswith("network:"):
@@ -246,6 +267,7 @@ class HostingService:
                     target = next_state(ident, current, Action.DECOMMISSION)
                     record = self.store.record(conn, row, events=False)
                     ids = {a.id for a in record.allocations}
+                    self._in_this_checkout(snap, ids, ident)
                     in_file = set(snap.doc.ids)
                     elsewhere = {h.id for h in snap.inventory.hosting} & (ids - in_file)
                     if elsewhere:

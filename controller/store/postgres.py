@@ -286,16 +286,20 @@ class PostgresDatabase:
 
     def _open(self) -> psycopg.Connection[dict[str, Any]]:
         args = self.url.connect_args()
-        try:
-            return psycopg.connect(
-                **args,
-                autocommit=True,
-                row_factory=dict_row,
-                options=f"-c search_path={self.schema} "
-                f"-c lock_timeout={max(1, int(self.timeout * 1000))} "
+        # the URL's own options come first; the store's search path and lock wait win
+        args["options"] = " ".join(
+            part
+            for part in (
+                str(args.get("options") or ""),
+                f"-c search_path={self.schema}",
+                f"-c lock_timeout={max(1, int(self.timeout * 1000))}",
                 "-c client_min_messages=warning",
-                application_name="govnet",
             )
+            if part
+        )
+        args.setdefault("application_name", "govnet")
+        try:
+            return psycopg.connect(**args, autocommit=True, row_factory=dict_row)
         except psycopg.Error as exc:
             raise StoreError(explain(self.url.location, exc, self.timeout)) from None
 

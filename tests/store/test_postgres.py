@@ -178,9 +178,17 @@ def test_an_unknown_database_says_to_create_it(postgres: PgServer) -> None:
 def test_open_database_picks_postgresql_from_the_environment(
     postgres: PgServer, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GOVNET_DATABASE_URL", postgres.url(database))
+    # the URL's own options are kept beside the store's search path
+    url = f"{postgres.url(database)}&options=-c%20work_mem%3D8MB&application_name=noc-1"
+    monkeypatch.setenv("GOVNET_DATABASE_URL", url)
     db = open_database(tmp_path / "hosting.db", "hosting")
     assert db.backend == "postgresql" and db.version() == db.newest
+    with db.connect() as conn:
+        shown = conn.execute(
+            "SELECT current_setting('work_mem') AS mem, current_setting('search_path') AS path,"
+            " current_setting('application_name') AS app"
+        ).fetchone()
+    assert shown == {"mem": "8MB", "path": "govnet_hosting", "app": "noc-1"}
     assert not (tmp_path / "hosting.db").exists()
     monkeypatch.delenv("GOVNET_DATABASE_URL")
     assert open_database(tmp_path / "hosting.db", "hosting").backend == "sqlite"

@@ -46,8 +46,6 @@ SCHEMA_PREFIX = "govnet_"
 CONNECT_TIMEOUT = 10
 _migrated: set[tuple[str, str]] = set()
 _migrating = threading.Lock()
-_identity: dict[str, set[str]] = {}
-"""Tables with an ``id`` identity column, by schema (from the migrations)."""
 
 # --- the dialect ----------------------------------------------------------------------
 
@@ -212,11 +210,10 @@ class PgCursor:
     def __init__(self, cursor: psycopg.Cursor[dict[str, Any]], returning_id: bool) -> None:
         self._cursor = cursor
         self._lastrowid: int | None = None
-        self._rows: list[Row] | None = None
+        self._consumed = returning_id  # the added RETURNING's row is lastrowid, not a result
         if returning_id:
             row = cursor.fetchone()
             self._lastrowid = int(row["id"]) if row else None
-            self._rows = []
 
     @property
     def lastrowid(self) -> int | None:
@@ -227,7 +224,7 @@ class PgCursor:
         return self._cursor.rowcount
 
     def _results(self) -> bool:
-        return self._rows is None and self._cursor.description is not None
+        return not self._consumed and self._cursor.description is not None
 
     def fetchone(self) -> Row | None:
         return self._cursor.fetchone() if self._results() else None

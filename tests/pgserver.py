@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 SUPERUSER = "govnet_admin"
 PASSWORD_USER = "govnet_pw"

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import pgserver
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# A developer's own GOVNET_DATABASE_URL never reaches the tests: the `backend` fixture
+# decides which store a test uses.
+os.environ.pop("GOVNET_DATABASE_URL", None)
 
 
 def in_ci() -> bool:
@@ -22,6 +29,30 @@ def require(condition: bool, reason: str) -> None:
     if in_ci():
         pytest.fail(f"CI=true and a prerequisite is missing: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgserver.PgServer]:
+    """A real PostgreSQL server for the session (unix socket in a temp dir, no TCP)."""
+    require(pgserver.available(), f"PostgreSQL 15 server binaries in {pgserver.PG_BIN}")
+    with pgserver.running() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test runs once on each store backend: SQLite files in the state dir, and a
+    fresh database of its own on the session's PostgreSQL (GOVNET_DATABASE_URL set, so
+    processes the test starts use it too)."""
+    monkeypatch.delenv("GOVNET_DATABASE_URL", raising=False)
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    server: pgserver.PgServer = request.getfixturevalue("postgres")
+    with server.database(f"test_{uuid.uuid4().hex[:16]}") as url:
+        monkeypatch.setenv("GOVNET_DATABASE_URL", url)
+        yield "postgresql"
+        monkeypatch.delenv("GOVNET_DATABASE_URL")
 
 
 @pytest.fixture()

@@ -3,7 +3,8 @@ provisioning with Ansible, decommissioning, and the capacity left (tables, JSON,
 Prometheus textfile for the SOC).
 
 State: requests, allocations ever made and every step (who, when, why) in
-`<state-dir>/hosting.db` (SQLite, WAL); allocations in the inventory's `hosting.yaml`.
+`<state-dir>/hosting.db` (SQLite, WAL) or PostgreSQL (`GOVNET_DATABASE_URL`, see `govnet
+store info`); allocations in the inventory's `hosting.yaml`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from controller.cli import (
     playbook,
     probe,
     soc,
+    store,
     topology,
 )
 from controller.cli.state import DEFAULT_INVENTORY, State
@@ -44,6 +45,7 @@ app.add_typer(probe.app, name="probe")
 app.add_typer(hosting.app, name="hosting")
 app.add_typer(soc.app, name="soc")
 app.add_typer(change.app, name="change")
+app.add_typer(store.app, name="store")
 
 
 def _version(value: bool) -> None:

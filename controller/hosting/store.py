@@ -7,7 +7,12 @@ every change in one write transaction.
 
 Tables: ``requests`` (the request as submitted, its state), ``events`` (every step:
 when, who, action, from → to, why, detail), ``allocations`` (every allocation ever made,
-kept after a decommission so allocation ids are never reused).
+kept after a decommission so allocation ids are never reused), ``allocation_claims``
+(one row per rack unit, VLAN, /29 block and ToR port a live allocation holds, unique: the
+database itself refuses a double allocation, from any controller sharing it).
+
+With ``GOVNET_DATABASE_URL`` the same tables live in PostgreSQL (schema ``govnet_hosting``),
+shared by every controller pointed at it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from controller.hosting.request import HostingRequest, Site
 from controller.hosting.states import Action, State
 from controller.inventory.model import Hosting
 from controller.store import Connection, Row, open_database
+
+CLAIM_BLOCK = 29
+"""Address space is claimed in /29 blocks (the smallest prefix a request may ask for)."""
 
 DB_NAME = "hosting.db"
 SCHEMA = "hosting"  # controller/store/migrations/hosting/
@@ -103,6 +111,11 @@ class Store:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / DB_NAME
         self.database = open_database(self.path, SCHEMA)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other controllers (other state dirs, other checkouts) use this database."""
+        return self.database.backend != "sqlite"
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -183,6 +196,11 @@ class Store:
                 for a in allocs
             ],
         )
+        conn.executemany(
+            "INSERT INTO allocation_claims (inventory, kind, item, allocation_id, request_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(inventory, kind, item, a.id, ident) for a in allocs for kind, item in claims(a)],
+        )
 
     @staticmethod
     def free_allocations(conn: Connection, ident: int) -> None:
@@ -190,6 +208,19 @@ class Store:
             "UPDATE allocations SET freed_at = ? WHERE request_id = ? AND freed_at IS NULL",
             (now(), ident),
         )
+        conn.execute("DELETE FROM allocation_claims WHERE request_id = ?", (ident,))
+
+    @staticmethod
+    def live_allocations(conn: Connection, inventory: str) -> list[Hosting]:
+        """Every allocation of ``inventory`` not freed, oldest first (from any controller)."""
+        return [
+            Hosting.model_validate_json(r["data"])
+            for r in conn.execute(
+                "SELECT data FROM allocations WHERE inventory = ? AND freed_at IS NULL "
+                "ORDER BY number",
+                (inventory,),
+            )
+        ]
 
     # --- reading ----------------------------------------------------------------------
 
@@ -284,6 +315,21 @@ class Store:
                 (ident, action.value),
             ).fetchone()
             return row is not None
+
+
+def claims(alloc: Hosting) -> list[tuple[str, str]]:
+    """What ``alloc`` holds: (kind, item) rows no other live allocation may hold."""
+    out = [
+        ("unit", f"{alloc.datacentre}/{alloc.rack}/{u}")
+        for u in range(alloc.first_u, alloc.last_u + 1)
+    ]
+    if alloc.vlan is not None:
+        out.append(("vlan", f"{alloc.datacentre}/{alloc.vlan}"))
+    if alloc.prefix is not None:
+        block = max(CLAIM_BLOCK, alloc.prefix.prefixlen)
+        out += [("net", str(net)) for net in alloc.prefix.subnets(new_prefix=block)]
+    out += [("port", port) for port in alloc.tor_ports]
+    return out
 
 
 def _number(ident: str) -> int:

@@ -95,6 +95,7 @@ def decommission_request(
     record = svc.get(ident)
     svc.check_inventory_of(record)
     next_state(ident, record.state, Action.DECOMMISSION)
+    svc.check_here(record)
     provisioned = svc.store.ever(ident, Action.PROVISION)
     run: PlaybookRun | None = None
     note = ""

@@ -22,24 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.store.base import Connection, StoreError
+from controller.store.base import ConflictError, Connection, StoreError, store_timeout
 from controller.store.migrations import Migration
 
-DEFAULT_TIMEOUT = 60.0
 MODE = 0o600
 _migrated: set[tuple[str, int]] = set()
 _migrating = threading.Lock()
-
-
-def _timeout() -> float:
-    raw = os.environ.get("GOVNET_STORE_TIMEOUT", "")
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT
-    except ValueError:
-        raise StoreError(f"GOVNET_STORE_TIMEOUT={raw[:20]!r}: expected seconds") from None
-    if not 0 <= value <= 3600:
-        raise StoreError(f"GOVNET_STORE_TIMEOUT={raw[:20]!r}: expected 0 to 3600 seconds")
-    return value
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
@@ -105,9 +93,18 @@ class SqliteDatabase:
         self._keeper: sqlite3.Connection | None = None
         self._keeper_lock = threading.Lock()
 
+    backend = "sqlite"
+
     @property
     def location(self) -> str:
         return str(self.path)
+
+    @property
+    def newest(self) -> int:
+        return len(self.migrations)
+
+    def lock(self, conn: Connection, name: str) -> None:
+        """Nothing to take: ``BEGIN IMMEDIATE`` already made this the file's only writer."""
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -140,7 +137,7 @@ class SqliteDatabase:
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         inode = self._create()
-        timeout = _timeout()
+        timeout = store_timeout()
         try:
             conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
@@ -159,6 +156,10 @@ class SqliteDatabase:
                         _migrated.add(key)
                 self._keep()
                 yield conn
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc):
+                    raise ConflictError(f"{self.path}: {exc}") from exc
+                raise StoreError(explain(self.path, exc, timeout)) from exc
             except sqlite3.Error as exc:
                 raise StoreError(explain(self.path, exc, timeout)) from exc
 
@@ -196,6 +197,31 @@ class SqliteDatabase:
                 (self._schema(),),
             ).fetchone()
             return int(row["version"] or 0) if row else 0
+
+    def applied(self) -> int:
+        if not self.path.exists():
+            return 0
+        timeout = store_timeout()
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StoreError(explain(self.path, exc, timeout)) from exc
+        with closing(conn):
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                known = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    ("schema_migrations",),
+                ).fetchone()
+                if known is None:
+                    return 0
+                row = conn.execute(
+                    "SELECT MAX(version) FROM schema_migrations WHERE schema = ?",
+                    (self._schema(),),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(explain(self.path, exc, timeout)) from exc
+        return int(row[0] or 0) if row else 0
 
     def _schema(self) -> str:
         return self.migrations[0].schema if self.migrations else ""

@@ -68,7 +68,7 @@ def _store(tmp_path: Path) -> ChangeStore:
     return ChangeStore(tmp_path)
 
 
-def test_a_change_keeps_its_impact_its_author_and_its_history(tmp_path: Path) -> None:
+def test_a_change_keeps_its_impact_its_author_and_its_history(backend: str, tmp_path: Path) -> None:
     impact = lab().impact(Failure(links=(BATTAMBANG_UPLINK,)))
     store = _store(tmp_path)
     record = store.create(

@@ -11,7 +11,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 
-def approve(inventory: str, state: str, ident: int, ready: Queue[object], go: Event) -> None:
+def approve(inventory: str, state: str, *, ident: int, ready: Queue[object], go: Event) -> None:
     from controller.errors import GovnetError
     from controller.hosting.errors import DoesNotFit, StateError
     from controller.hosting.service import HostingService

@@ -1,31 +1,44 @@
 """Concurrent approvals in separate processes never share a unit, VLAN, prefix or port,
-never overrun a power budget, and leave an inventory that validates."""
+never overrun a power budget, and leave an inventory that validates — on SQLite and on
+PostgreSQL (the `backend` fixture), and on PostgreSQL also when the processes are two
+controllers with their own state dirs and inventory checkouts sharing one database."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
+import uuid
 from collections import Counter
 from itertools import pairwise
+from pathlib import Path
+
+import pytest
 
 from controller.hosting.errors import DoesNotFit
+from controller.hosting.service import HostingService
 from controller.hosting.states import State
-from controller.inventory import validate_inventory
+from controller.inventory import load_inventory, validate_inventory
 from controller.inventory.model import Inventory
-from tests.hosting.conftest import LAB_INVENTORY, Workspace, request_values
+from tests.hosting.conftest import LAB_INVENTORY, Workspace, copy_inventory, request_values
 from tests.hosting.race import approve
 
 START_TIMEOUT = 120.0
 
 
-def race(ws: Workspace, idents: list[int]) -> list[tuple[object, ...]]:
-    """One process per approval, all released at once; their outcomes."""
+def race(ws: Workspace | list[Workspace], idents: list[int]) -> list[tuple[object, ...]]:
+    """One process per approval, all released at once; their outcomes. With several
+    workspaces, approval ``n`` runs in workspace ``n % len(workspaces)``."""
+    spaces = ws if isinstance(ws, list) else [ws]
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     go = ctx.Event()
     procs = [
-        ctx.Process(target=approve, args=(str(ws.inventory), str(ws.state), i, queue, go))
-        for i in idents
+        ctx.Process(
+            target=approve,
+            args=(str(spaces[n % len(spaces)].inventory), str(spaces[n % len(spaces)].state)),
+            kwargs={"ident": i, "ready": queue, "go": go},
+        )
+        for n, i in enumerate(idents)
     ]
     for proc in procs:
         proc.start()
@@ -75,13 +88,19 @@ def assert_no_double_allocation(inv: Inventory) -> None:
             assert room_load <= room.power_kw + 1e-9, (room.name, room_load)
 
 
-def test_24_processes_approving_at_once(lab_copy: Workspace) -> None:
-    svc = lab_copy.service()
+def submit_racers(svc: HostingService) -> list[int]:
+    """24 requests: a third for both sites (with a DR mirror), the rest NDC only."""
     idents = []
     for n in range(24):
         site, kw = ("both", 0.5) if n % 3 == 0 else ("ndc", 1.75)
         values = request_values(site=site, units=2, power_kw=kw, contact=f"racer {n}")
         idents.append(svc.submit(values, "pytest").id)
+    return idents
+
+
+def test_24_processes_approving_at_once(backend: str, lab_copy: Workspace) -> None:
+    svc = lab_copy.service()
+    idents = submit_racers(svc)
 
     outcomes = race(lab_copy, idents)
 
@@ -123,7 +142,9 @@ def test_24_processes_approving_at_once(lab_copy: Workspace) -> None:
     assert not list(lab_copy.inventory.glob(".hosting.yaml.*.tmp"))
 
 
-def test_the_same_request_approved_by_10_processes_is_allocated_once(lab_copy: Workspace) -> None:
+def test_the_same_request_approved_by_10_processes_is_allocated_once(
+    backend: str, lab_copy: Workspace
+) -> None:
     svc = lab_copy.service()
     ident = svc.submit(request_values(), "pytest").id
     outcomes = race(lab_copy, [ident] * 10)
@@ -138,6 +159,58 @@ def test_the_same_request_approved_by_10_processes_is_allocated_once(lab_copy: W
     assert inv is not None and [h.id for h in inv.hosting] == ["h-0001", "h-0002", "h-0003"]
     events = [e.action for e in svc.get(ident).events]
     assert events == ["submit", "approve"]
+
+
+def test_two_controllers_with_their_own_checkouts_sharing_postgresql_never_double_allocate(
+    postgres: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """24 processes, half in each of two state dirs and inventory checkouts, one database:
+    together they hand out no unit, VLAN, prefix, port or allocation id twice."""
+    from tests.pgserver import PgServer
+
+    assert isinstance(postgres, PgServer)
+    with postgres.database(f"race_{uuid.uuid4().hex[:12]}") as url:
+        monkeypatch.setenv("GOVNET_DATABASE_URL", url)
+        sites = [
+            Workspace(
+                copy_inventory(LAB_INVENTORY, tmp_path / f"{name}/inventory"),
+                tmp_path / f"{name}/state",
+            )
+            for name in ("east", "west")
+        ]
+        idents = submit_racers(sites[0].service())  # any checkout sees every request
+        outcomes = race(sites, idents)
+
+        kinds = Counter(str(o[0]) for o in outcomes)
+        assert set(kinds) <= {"approved", "refused"}, outcomes
+        # the same 29.5 kW of NDC headroom for both controllers together
+        assert kinds["refused"] >= 1 and kinds["approved"] >= 16, kinds
+        east, west = (validate_inventory(ws.inventory) for ws in sites)
+        assert east.ok and west.ok, [str(p) for p in (*east.problems, *west.problems)]
+        assert east.inventory is not None and west.inventory is not None
+        shipped = {h.id for h in load_inventory(LAB_INVENTORY).hosting}
+        made = {
+            ws.inventory.name: [h for h in inv.hosting if h.id not in shipped]
+            for ws, inv in zip(sites, (east.inventory, west.inventory), strict=True)
+        }
+        both = [
+            *east.inventory.hosting,
+            *(h for h in west.inventory.hosting if h.id not in shipped),
+        ]
+        assert all(made.values()), "each controller approved some"
+        # the union of both checkouts is one consistent allocation
+        assert_no_double_allocation(east.inventory.model_copy(update={"hosting": both}))
+
+        # the database agrees with the files, and either checkout reads every request
+        svc = sites[1].service()
+        approved = {int(str(o[1])): o[2] for o in outcomes if o[0] == "approved"}
+        in_db = {r.id: [a.id for a in r.allocations] for r in svc.list(state=State.APPROVED)}
+        assert in_db == approved
+        assert sorted(h.id for h in both if h.id not in shipped) == sorted(
+            i for v in in_db.values() for i in v
+        )
+        ids = sorted(int(h.id.split("-")[1]) for h in both)
+        assert ids == list(range(1, len(ids) + 1))
 
 
 def test_the_invariant_checker_sees_a_double_allocation() -> None:

@@ -56,14 +56,40 @@ def ws(tmp_path: Path) -> Workspace:
     return Workspace(copy_inventory(LAB_INVENTORY, tmp_path / "inventory"), tmp_path / "state")
 
 
-def test_migrations_are_applied_once_in_order_and_recorded(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "hosting.db", "hosting")
-    assert db.version() == len(migrations_of("hosting")) >= 1
-    with sqlite3.connect(tmp_path / "hosting.db") as conn:
-        applied = conn.execute("SELECT schema, version, name FROM schema_migrations").fetchall()
-    assert applied == [("hosting", 1, "0001_initial.sql")]
-    # a second process (a new database object on the same file) applies nothing again
-    assert open_database(tmp_path / "hosting.db", "hosting").version() == 1
+def test_a_hosting_database_of_version_1_is_upgraded_in_place_keeping_its_rows(
+    ws: Workspace,
+) -> None:
+    """A state dir made before the allocation claims (hosting version 1) opens as before."""
+    ws.state.mkdir()
+    path = ws.state / "hosting.db"
+    first = migrations_of("hosting")[0]
+    with sqlite3.connect(path) as conn:
+        conn.executescript(first.sql)
+        conn.execute(
+            "CREATE TABLE schema_migrations (schema TEXT NOT NULL, version INTEGER NOT NULL, "
+            "name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (schema, version))"
+        )
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES ('hosting', 1, ?, 'then')", (first.name,)
+        )
+        conn.execute(
+            "INSERT INTO requests (inventory, tenant, service, site, units, servers, power_kw, "
+            "vlans, prefix_len, bandwidth_mbps, contact, justification, state, created_at, "
+            "created_by, updated_at) VALUES (?, 'MoH', 'HMIS', 'ndc', 2, 1, 0.5, 1, 28, 1000, "
+            "'Dara', 'old', 'submitted', 'then', 'erin', 'then')",
+            (str(ws.inventory.resolve()),),
+        )
+    conn.close()
+    svc = ws.service()
+    assert [r.request.justification for r in svc.list()] == ["old"]
+    assert svc.store.database.version() == len(migrations_of("hosting")) == 2
+    record = svc.approve(1, "erin")  # and the old request is approved, its claims recorded
+    with sqlite3.connect(path) as conn:
+        kinds = {k for (k,) in conn.execute("SELECT kind FROM allocation_claims")}
+        applied = conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
+    conn.close()
+    assert record.allocations and kinds == {"unit", "vlan", "net"}  # the lab has no ToR ports
+    assert applied == [(1, "0001_initial.sql"), (2, "0002_claims.sql")]
 
 
 def test_a_database_from_a_newer_govnet_is_refused(tmp_path: Path) -> None:

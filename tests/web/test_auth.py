@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from controller.store import open_database
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import COOKIE, SessionStore
@@ -34,7 +36,9 @@ def test_every_page_needs_sign_in(client: TestClient) -> None:
         assert response.json() == {"error": "sign in first"}
 
 
-def test_sign_in_sets_a_hardened_session_cookie_and_rotates_the_session(client: TestClient) -> None:
+def test_sign_in_sets_a_hardened_session_cookie_and_rotates_the_session(
+    backend: str, client: TestClient
+) -> None:
     page = client.get("/login")
     anonymous = client.cookies[COOKIE]
     cookie_header = page.headers["set-cookie"].lower()
@@ -128,7 +132,7 @@ def test_post_without_a_valid_csrf_token_is_refused(client: TestClient) -> None:
     assert client.get("/").status_code == 200  # still signed in
 
 
-def test_sign_out_ends_the_session(client: TestClient) -> None:
+def test_sign_out_ends_the_session(backend: str, client: TestClient) -> None:
     token = sign_in(client, "alice")
     old_cookie = client.cookies[COOKIE]
     response = client.post("/logout", data={"csrf_token": token})
@@ -147,7 +151,7 @@ def test_a_forged_or_tampered_cookie_is_ignored(client: TestClient) -> None:
     assert client.get("/").status_code == 303
 
 
-def test_server_side_expiry(tmp_path: Path) -> None:
+def test_server_side_expiry(backend: str, tmp_path: Path) -> None:
     now = [1000.0]
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, idle=60, absolute=300, clock=lambda: now[0])
@@ -167,7 +171,7 @@ def test_server_side_expiry(tmp_path: Path) -> None:
     assert store.get(cookie) is None  # absolute lifetime, however active
 
 
-def test_the_session_store_is_bounded(tmp_path: Path) -> None:
+def test_the_session_store_is_bounded(backend: str, tmp_path: Path) -> None:
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, anonymous_per_client=1000, anonymous_limit=100)
     signed_in = store.create("alice")
@@ -234,3 +238,21 @@ def test_focal_users_land_on_their_ministry(client: TestClient) -> None:
     )
     assert response.headers["location"] == "/ministry"
     assert client.get("/ministry").headers["location"] == "/ministries/MEF"
+
+
+def test_the_console_answers_503_when_its_postgresql_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.web import create_app
+    from controller.web.backends import Backends
+    from tests.web.conftest import make_settings
+    from tests.web.fakes import FakeAlertmanager, FakePrometheus
+
+    hidden = tmp_path / "db-socket-dir"
+    monkeypatch.setenv("GOVNET_DATABASE_URL", f"postgresql://govnet@/govnet?host={hidden}")
+    app = create_app(make_settings(tmp_path), Backends(FakePrometheus(), FakeAlertmanager()))
+    with TestClient(app, follow_redirects=False) as client:
+        page = client.get("/login")
+    assert page.status_code == 503
+    assert "the console&#39;s state store is unavailable" in page.text
+    assert str(hidden) not in page.text  # where the database is stays in the log

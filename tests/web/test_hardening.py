@@ -277,7 +277,7 @@ def test_a_restart_keeps_people_signed_in(console_settings: WebSettings) -> None
     assert cookie.partition(".")[0].encode() not in stored  # only the id's hash is kept
 
 
-def test_idle_and_absolute_timeouts_still_end_stored_sessions(tmp_path: Path) -> None:
+def test_idle_and_absolute_timeouts_still_end_stored_sessions(backend: str, tmp_path: Path) -> None:
     now = [1_000_000.0]
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, idle=60, absolute=300, clock=lambda: now[0])
@@ -293,7 +293,7 @@ def test_idle_and_absolute_timeouts_still_end_stored_sessions(tmp_path: Path) ->
 
 
 def test_anonymous_floods_never_evict_other_clients_forms_or_signed_in_sessions(
-    tmp_path: Path,
+    backend: str, tmp_path: Path
 ) -> None:
     db = open_database(tmp_path / "sessions.db", "sessions")
     store = SessionStore(db, b"k" * 32, anonymous_per_client=20, anonymous_limit=500)

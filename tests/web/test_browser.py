@@ -350,6 +350,7 @@ def test_changes_page_banner_and_chart_bands(live: Live, browser: Any, tmp_path:
     sign_in(page, live.url, "erin")
     banner = page.locator(".banner-change")
     assert banner.count() == 1 and "Battambang uplink: replace optics" in banner.inner_text()
+    page.screenshot(path=str(tmp_path / "overview-change-banner.png"))
     page.click("nav >> text=Changes")
     page.wait_for_load_state()
     main = page.inner_text("main")
@@ -375,4 +376,7 @@ def test_changes_page_banner_and_chart_bands(live: Live, browser: Any, tmp_path:
     text = focal.inner_text("main")
     assert "MEF uplink re-patch" in text and "Battambang" not in text and "MoH" not in text
     focal.screenshot(path=str(tmp_path / "changes-focal.png"), full_page=True)
+    focal.goto(live.url + "/ministry")  # the focal officer's home: the coming change
+    assert "MEF uplink re-patch" in focal.locator(".banner-change").inner_text()
+    focal.screenshot(path=str(tmp_path / "ministry-focal.png"), full_page=True)
     _keep(tmp_path, live.shots)

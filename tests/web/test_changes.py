@@ -225,3 +225,24 @@ def test_chart_times_are_cambodia_time_whatever_the_host_zone(
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_ministry_page_announces_its_running_and_coming_changes_and_shades_its_chart(
+    client: TestClient, console: Console, changes: dict[str, int]
+) -> None:
+    swap = record_change(
+        console.settings.state_dir,
+        "MEF router swap",
+        devices=("mr-mef",),
+        starts_in=timedelta(minutes=-20),
+        state="running",
+    )
+    sign_in(client, "mef-focal")
+    page = client.get("/ministries/MEF").text
+    banners = re.findall(r'<p class="banner-change">(.*?)</p>', page, re.S)
+    assert len(banners) == 2
+    assert f"Change {swap.id} is running" in banners[0] and "MEF router swap" in banners[0]
+    assert f"Change {changes['mef']} is planned" in banners[1]
+    assert "MoH" not in "".join(banners) and "Battambang" not in page
+    assert page.count('<rect class="band"') == 1  # the running swap, on the RTT chart
+    assert f"#{swap.id} MEF router swap" in page

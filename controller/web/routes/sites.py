@@ -16,7 +16,7 @@ from controller.web.context import console
 from controller.web.data import RANGES, Fetch, parse_range
 from controller.web.nav import NavItem
 from controller.web.templating import milliseconds, percent, render
-from controller.web.views.changes import chart_bands
+from controller.web.views.changes import chart_bands, touching_site
 from controller.web.views.charts import line_chart
 
 router = APIRouter()
@@ -55,7 +55,7 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
             if s.labels.get("device") in allowed
         ]
 
-    bands = chart_bands(changes_beside(request, user, fetch.errors), code)
+    bands = chart_bands(changes_beside(request, user, fetch.errors), touching_site(code))
     charts = [
         line_chart(
             "Round-trip time (average per cycle)",

@@ -7,7 +7,7 @@ they see of it is that part of the impact alone (never another ministry's device
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -177,8 +177,10 @@ def grouped(views: Sequence[ChangeView]) -> list[tuple[str, list[ChangeView]]]:
     return sections
 
 
-def chart_bands(records: Iterable[ChangeRecord], site: str) -> list[Annotation]:
-    """Chart bands for the changes touching ``site`` (not cancelled ones): their windows."""
+def chart_bands(
+    records: Iterable[ChangeRecord], touches: Callable[[ChangeRecord], bool]
+) -> list[Annotation]:
+    """Chart bands for the changes that ``touches`` (not cancelled ones): their windows."""
     return [
         Annotation(
             start=r.window.start.timestamp(),
@@ -188,5 +190,13 @@ def chart_bands(records: Iterable[ChangeRecord], site: str) -> list[Annotation]:
             href=f"/changes/{r.id}",
         )
         for r in records
-        if r.state in SHOWN_ON_CHARTS and site in sites_of(r)
+        if r.state in SHOWN_ON_CHARTS and touches(r)
     ]
+
+
+def touching_site(code: str) -> Callable[[ChangeRecord], bool]:
+    return lambda record: code in sites_of(record)
+
+
+def affecting_tenant(code: str) -> Callable[[ChangeRecord], bool]:
+    return lambda record: code in tenants_of(record)

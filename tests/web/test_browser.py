@@ -262,6 +262,8 @@ def test_the_national_map_on_the_lab_and_on_the_national_inventory(
     }
     push_alerts(live.alertmanager_url, [am_alert(latency, {"summary": "cpe-170101: RTT high"})])
     page = browser.new_page()
+    refused: list[str] = []  # the CSP forbids inline style and script: the map needs neither
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     sign_in(page, live.url, "alice")
     wait_until(
         lambda: "GovnetHighLatency" in page.request.get(live.url + "/api/alerts").text(),
@@ -302,6 +304,7 @@ def test_the_national_map_on_the_lab_and_on_the_national_inventory(
     battambang.click()
     page.wait_for_load_state()
     assert page.url.endswith("/provinces/KH-2")
+    assert refused == []
 
     national = WebSettings(
         state_dir=tmp_path / "national",
@@ -338,7 +341,9 @@ def test_changes_page_banner_and_chart_bands(live: Live, browser: Any, tmp_path:
         starts_in=timedelta(minutes=-25),
         state="running",
     )
-    record_change(state, "MEF uplink re-patch", links=(MEF_UPLINK,), starts_in=timedelta(days=1))
+    mef = record_change(
+        state, "MEF uplink re-patch", links=(MEF_UPLINK,), starts_in=timedelta(days=1)
+    )
     record_change(
         state,
         "MoH router firmware",
@@ -376,6 +381,9 @@ def test_changes_page_banner_and_chart_bands(live: Live, browser: Any, tmp_path:
     text = focal.inner_text("main")
     assert "MEF uplink re-patch" in text and "Battambang" not in text and "MoH" not in text
     focal.screenshot(path=str(tmp_path / "changes-focal.png"), full_page=True)
+    focal.goto(f"{live.url}/changes/{mef.id}")
+    assert "What it means for MEF" in focal.inner_text("main")
+    focal.screenshot(path=str(tmp_path / "change-detail-focal.png"), full_page=True)
     focal.goto(live.url + "/ministry")  # the focal officer's home: the coming change
     assert "MEF uplink re-patch" in focal.locator(".banner-change").inner_text()
     focal.screenshot(path=str(tmp_path / "ministry-focal.png"), full_page=True)

@@ -45,6 +45,11 @@ class SiteIndex:
             communes[c.province].append(site)
         for dc in inv.datacentres:
             self.sites[dc.code] = Site(dc.code, dc.name, "datacentre", dc.province)
+        # The data centres, the primary (NDC) first.
+        self.datacentres = [
+            self.sites[dc.code]
+            for dc in sorted(inv.datacentres, key=lambda dc: (dc.role != "primary", dc.code))
+        ]
         self.provinces = [
             ProvinceInfo(p.code, p.name, tuple(sorted(communes[p.code], key=lambda s: s.code)))
             for p in sorted(inv.provinces, key=lambda p: _province_number(p.code))

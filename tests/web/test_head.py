@@ -23,6 +23,7 @@ from controller.web.backends import Backends
 from tests.hosting.conftest import request_values
 from tests.hosting.web import NoPrometheus, free_port
 from tests.soc.helpers import wait_until
+from tests.web.changes import MEF_UPLINK, record_change
 from tests.web.client import TestClient
 from tests.web.conftest import add_users, make_settings, sign_in
 from tests.web.fakes import PROVINCE_DOWN, FakeAlertmanager
@@ -34,11 +35,13 @@ SAMPLES = {
     "/sites/{code}": "/sites/120101",
     "/ministries/{code}": "/ministries/MEF",
     "/hosting/{ident}": "/hosting/1",
+    "/changes/{ident}": "/changes/1",
 }
 EXTRA = [
     "/static/style.css",
     "/nowhere",  # 404
     "/hosting/99999999999999999999",  # 404
+    "/changes/2",  # 404
     "/alerts?severity=apocalyptic",  # 400
     "/logout",  # POST only: 405 for GET, and so for HEAD
 ]
@@ -59,6 +62,7 @@ def app(tmp_path: Path) -> App:
     HostingService(settings.inventory, settings.state_dir, InventoryCache()).submit(
         request_values(tenant="MEF", service="CamDX"), "test"
     )
+    record_change(settings.state_dir, "MEF uplink optics", links=(MEF_UPLINK,))
     console = create_app(settings, Backends(NoPrometheus(), FakeAlertmanager()))
     gets = sorted(
         r.path

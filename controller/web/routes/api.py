@@ -54,11 +54,13 @@ def api_alerts(
 def api_provinces(request: Request, user: Staff) -> dict[str, Any]:
     fetch = Fetch(request)
     alerts = fetch.alerts(user)
+    sites = console(request).sites
     grid = tiles(
-        console(request).sites.provinces,
+        sites.provinces,
         fetch.query(COMMUNE_STATES),
         fetch.query(PROVINCE_ROUTERS),
         alerts,
+        dc_sites=[dc.code for dc in sites.datacentres],
     )
     _strict(fetch)
     return {"provinces": [t.as_dict() for t in grid]}

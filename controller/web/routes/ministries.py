@@ -10,10 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
+from controller.web.changes import changes_beside
 from controller.web.context import console
 from controller.web.data import Fetch
 from controller.web.nav import NavItem
 from controller.web.templating import milliseconds, render
+from controller.web.views.changes import affecting_tenant, chart_bands, view
 from controller.web.views.charts import line_chart
 
 router = APIRouter()
@@ -62,6 +64,8 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
     rtt, start, end, step = fetch.query_range(
         promql.selector("govnet_icmp_rtt_seconds", stat="avg", tenant=code), 3600
     )
+    now = datetime.now(UTC)
+    ours = [c for c in changes_beside(request, user, fetch.errors) if affecting_tenant(code)(c)]
     chart = line_chart(
         "Round-trip time to the ministry's routers (1 h)",
         [(s.labels.get("device", "?"), s.points) for s in rtt],
@@ -69,7 +73,14 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
         end,
         step,
         milliseconds,
+        annotations=chart_bands(ours, affecting_tenant(code)),
     )
+    # running, and planned ones still to come: what the ministry should know about
+    upcoming = [
+        view(user, c, now)
+        for c in ours
+        if c.state == "running" or (c.state == "planned" and c.window.end > now)
+    ]
     alerts = [a for a in fetch.alerts(user) if a.tenant == code]
     return render(
         request,
@@ -79,7 +90,8 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
         devices=[(d, states.get(d.name)) for d in sites.tenant_devices(code)],
         chart=chart,
         alerts=alerts,
+        changes=upcoming,
         errors=fetch.errors,
-        now=datetime.now(UTC),
+        now=now,
         refresh=60,
     )

@@ -9,10 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
+from controller.web.changes import changes_beside
 from controller.web.context import console
 from controller.web.data import Fetch
 from controller.web.nav import STAFF, NavItem
+from controller.web.sitemap import SiteIndex
 from controller.web.templating import render
+from controller.web.views.changes import view
+from controller.web.views.map import BACKBONE_STATES, Place, national_map
 from controller.web.views.overview import COMMUNE_STATES, PROVINCE_ROUTERS, tiles
 
 router = APIRouter()
@@ -24,27 +28,61 @@ def overview(request: Request, user: CurrentUser) -> Response:
     if user.role == "focal":
         return RedirectResponse("/ministry", status_code=303)
     fetch = Fetch(request)
+    sites = console(request).sites
     alerts = fetch.alerts(user)
+    core, datacentres = backbone(sites)
     grid = tiles(
-        console(request).sites.provinces,
+        sites.provinces,
         fetch.query(COMMUNE_STATES),
         fetch.query(PROVINCE_ROUTERS),
         alerts,
+        dc_sites=[dc.code for dc in datacentres],
     )
+    drawn = national_map(grid, core, datacentres, fetch.query(BACKBONE_STATES), alerts)
     national = [a for a in alerts if a.visible and a.province in ("national", "unknown", "")]
+    now = datetime.now(UTC)
+    running = [
+        view(user, c, now)
+        for c in changes_beside(request, user, fetch.errors)
+        if c.state == "running"
+    ]
     return render(
         request,
         "overview.html",
         title="National overview",
         tiles=grid,
+        map=drawn,
+        running=running,
         national=national,
         active=sum(1 for a in alerts if a.visible),
         suppressed=sum(1 for a in alerts if a.inhibited),
         silenced=sum(1 for a in alerts if a.silenced),
         errors=fetch.errors,
-        now=datetime.now(UTC),
+        now=now,
         refresh=30,
     )
+
+
+def backbone(sites: SiteIndex) -> tuple[Place, list[Place]]:
+    """The core (its routers, its site's page) and the data centres, from the inventory."""
+    routers = [d for d in sites.devices.values() if d.role.value == "core"]
+    core_site = routers[0].site if routers else ""
+    core = Place(
+        "core",
+        "Core",
+        f"/sites/{core_site}" if core_site else "/links",
+        tuple(d.name for d in routers),
+    )
+    datacentres = [
+        Place(
+            dc.code,
+            f"{dc.code} — {dc.name}" if dc.name != dc.code else dc.code,
+            f"/sites/{dc.code}",
+            tuple(d.name for d in sites.devices_by_site.get(dc.code, []) if d.role.value != "nms"),
+        )
+        for dc in sites.datacentres
+    ]
+    return core, datacentres
 
 
 @router.get("/provinces/{code}")

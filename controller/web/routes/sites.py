@@ -1,4 +1,5 @@
-"""A site's page: its devices, their state, RTT and loss history (SVG charts)."""
+"""A site's page: its devices, their state, RTT and loss history (SVG charts), with the
+windows of changes touching the site shaded on the charts."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from fastapi.responses import Response
 from controller.web import promql
 from controller.web.auth import CurrentUser
 from controller.web.backends import Series
+from controller.web.changes import changes_beside
 from controller.web.context import console
 from controller.web.data import RANGES, Fetch, parse_range
 from controller.web.nav import NavItem
 from controller.web.templating import milliseconds, percent, render
+from controller.web.views.changes import chart_bands, touching_site
 from controller.web.views.charts import line_chart
 
 router = APIRouter()
@@ -52,11 +55,20 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
             if s.labels.get("device") in allowed
         ]
 
+    bands = chart_bands(changes_beside(request, user, fetch.errors), touching_site(code))
     charts = [
         line_chart(
-            "Round-trip time (average per cycle)", series(rtt), start, end, step, milliseconds
+            "Round-trip time (average per cycle)",
+            series(rtt),
+            start,
+            end,
+            step,
+            milliseconds,
+            annotations=bands,
         ),
-        line_chart("ICMP loss", series(loss), start, end, step, percent, y_max=1.0),
+        line_chart(
+            "ICMP loss", series(loss), start, end, step, percent, y_max=1.0, annotations=bands
+        ),
     ]
     alerts = [a for a in fetch.alerts(user) if a.site == code]
     return render(

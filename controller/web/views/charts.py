@@ -1,16 +1,20 @@
 """Line charts as SVG geometry (no JavaScript): Prometheus range series → polylines,
-axis ticks and labels, computed here and drawn by a template."""
+axis ticks and labels, computed here and drawn by a template; the windows of changes
+(annotations) as shaded bands behind the lines, each named by its change."""
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+
+from controller.change.records import ICT
 
 WIDTH, HEIGHT = 720, 200
 LEFT, RIGHT, TOP, BOTTOM = 64, 28, 10, 26
 MAX_SERIES = 8
+CHAR_WIDTH = 6.5  # of an 11 px label, on average: how much of a band's label fits
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,28 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """A time span to shade, e.g. a change's window."""
+
+    start: float
+    end: float
+    label: str  # drawn at the top of the band, cut to fit
+    title: str  # the whole text: tooltip and legend line
+    href: str
+
+
+@dataclass(frozen=True)
+class Band:
+    x: float
+    width: float
+    label: str
+    title: str
+    href: str
+    clipped_left: bool  # the span began before the chart's range
+    clipped_right: bool  # … or ends after it
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     width: int
@@ -31,6 +57,7 @@ class Chart:
     y_ticks: tuple[tuple[float, str], ...]
     x_ticks: tuple[tuple[float, str], ...]
     plot: tuple[int, int, int, int]  # left, top, right, bottom
+    bands: tuple[Band, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -55,8 +82,10 @@ def line_chart(
     step: float,
     fmt: Callable[[float], str],
     y_max: float | None = None,
+    annotations: Sequence[Annotation] = (),
 ) -> Chart:
-    """Polylines for up to MAX_SERIES series; a gap wider than 2 steps breaks a line."""
+    """Polylines for up to MAX_SERIES series; a gap wider than 2 steps breaks a line.
+    Each annotation overlapping ``start..end`` becomes a band, clipped to the plot."""
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
     finite = [v for _, pts in series for _, v in pts if not math.isnan(v) and not math.isinf(v)]
     top_value = y_max if y_max is not None else _nice_max(max(finite, default=0.0) * 1.1)
@@ -87,8 +116,36 @@ def line_chart(
         if drawn:
             lines.append(Line(name, f"s{index}", drawn, fmt(last), last_xy))
     y_ticks = tuple((y(top_value * f), fmt(top_value * f)) for f in (0, 0.25, 0.5, 0.75, 1.0))
-    x_ticks = tuple(
-        (x(start + span * f), time.strftime("%H:%M", time.localtime(start + span * f)))
+    x_ticks = tuple(  # Cambodia time, as change windows are given, whatever the host's zone
+        (x(start + span * f), datetime.fromtimestamp(start + span * f, ICT).strftime("%H:%M"))
         for f in (0, 0.25, 0.5, 0.75, 1.0)
     )
-    return Chart(title, WIDTH, HEIGHT, tuple(lines), y_ticks, x_ticks, (LEFT, TOP, right, bottom))
+    bands = []
+    for note in annotations:
+        if note.end <= start or note.start >= end:
+            continue
+        x0, x1 = x(max(note.start, start)), x(min(note.end, end))
+        chars = max(int((x1 - x0 - 6) / CHAR_WIDTH), 0)
+        label = note.label if len(note.label) <= chars else note.label[: max(chars - 1, 0)]
+        label = label + "…" if label != note.label and label else label
+        bands.append(
+            Band(
+                round(x0, 1),
+                round(max(x1 - x0, 1.0), 1),
+                label,
+                note.title,
+                note.href,
+                note.start < start,
+                note.end > end,
+            )
+        )
+    return Chart(
+        title,
+        WIDTH,
+        HEIGHT,
+        tuple(lines),
+        y_ticks,
+        x_ticks,
+        (LEFT, TOP, right, bottom),
+        tuple(bands),
+    )

@@ -1,8 +1,13 @@
-"""The national overview: one tile per province, from Prometheus and the alert list."""
+"""The national overview: one tile per province, from Prometheus and the alert list.
+
+Alerts of the backbone — the core routers, the data centres (NDC, DR) and the links
+between them (``scope`` core, national or datacentre, or at a data-centre site) — belong
+to the backbone, not to the province its devices stand in: a core router down does not
+colour Phnom Penh."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from controller.web.backends import Sample
@@ -11,6 +16,17 @@ from controller.web.views.alerts import AlertView, worst
 
 COMMUNE_STATES = 'count by (province, state) (govnet_site_reachability{role="cpe"} == 1)'
 PROVINCE_ROUTERS = 'govnet_site_up{role="province-router"}'
+BACKBONE_SCOPES = frozenset({"core", "national", "datacentre"})
+
+
+def on_backbone(alert: AlertView, dc_sites: Collection[str] = ()) -> bool:
+    """An alert of the core, the data centres or the links between them."""
+    labels = alert.labels
+    return (
+        labels.get("scope") in BACKBONE_SCOPES
+        or labels.get("role") == "core"
+        or alert.site in dc_sites
+    )
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,8 @@ class Tile:
     router_up: bool | None
     alert: AlertView | None
     alerts: int
+    suppressed: int = 0  # alerts of the province hidden under another (topology)
+    silenced: int = 0  # alerts of the province acknowledged
 
     @property
     def no_data(self) -> int:
@@ -51,6 +69,8 @@ class Tile:
             "router_up": self.router_up,
             "colour": self.colour,
             "alerts": self.alerts,
+            "suppressed": self.suppressed,
+            "silenced": self.silenced,
             "worst_alert": None
             if self.alert is None
             else {
@@ -67,6 +87,7 @@ def tiles(
     commune_states: Sequence[Sample],
     routers: Sequence[Sample],
     alerts: Sequence[AlertView],
+    dc_sites: Collection[str] = (),
 ) -> list[Tile]:
     counts: dict[tuple[str, str], int] = {}
     for sample in commune_states:
@@ -78,7 +99,8 @@ def tiles(
         router_up[province] = router_up.get(province, False) or sample.value >= 1
     result = []
     for p in provinces:
-        mine = [a for a in alerts if a.visible and a.province == p.code]
+        here = [a for a in alerts if a.province == p.code and not on_backbone(a, dc_sites)]
+        mine = [a for a in here if a.visible]
         result.append(
             Tile(
                 code=p.code,
@@ -90,6 +112,8 @@ def tiles(
                 router_up=router_up.get(p.code),
                 alert=worst(mine),
                 alerts=len(mine),
+                suppressed=sum(1 for a in here if a.inhibited),
+                silenced=sum(1 for a in here if a.silenced and not a.inhibited),
             )
         )
     return result

@@ -107,8 +107,15 @@ def start_probes(
     interval: float = 15.0,
     netns: str = LAB_NMS,
     env: dict[str, str] | None = None,
+    notifications: bool = False,
 ) -> Child:
-    """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback."""
+    """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback;
+    with ``notifications``, also receiving the lab nodes' informs and sshd syslog on the
+    NMS's addresses (the ports the rendered topology sends them to)."""
+    from controller.topology.render import LAB_SYSLOG_PORT, LAB_TRAP_PORT
+
+    traps = f"0.0.0.0:{LAB_TRAP_PORT}" if notifications else "off"
+    syslog = f"0.0.0.0:{LAB_SYSLOG_PORT}" if notifications else "off"
     argv = [
         *govnet_command(),
         "probe",
@@ -122,7 +129,9 @@ def start_probes(
         "--listen",
         f"127.0.0.1:{port}",
         "--traps-listen",
-        "off",
+        traps,
+        "--syslog-listen",
+        syslog,
         "--traps-file",
         str(state_dir / "probes" / "traps.json"),
     ]
@@ -385,11 +394,17 @@ class SocLoop:
         probe_interval: float = 15.0,
         scrypt_n: int | None = None,
         log: Log = _quiet,
+        notifications: bool = False,
+        scrape_interval: int = 10,
+        rules_dir: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.inventory = inventory
         self.ports = ports
         self.probe_interval = probe_interval
+        self.notifications = notifications
+        self.scrape_interval = scrape_interval
+        self.rules_dir = rules_dir
         self.scrypt_n = scrypt_n
         self.log = log
         self.probes: Child | None = None
@@ -413,7 +428,11 @@ class SocLoop:
                 raise SocError(f"127.0.0.1:{port} ({name}) is in use by another program")
         inv = load_inventory(self.inventory)
         self.probes = start_probes(
-            self.inventory, self.ports.probes, self.state_dir, self.probe_interval
+            self.inventory,
+            self.ports.probes,
+            self.state_dir,
+            self.probe_interval,
+            notifications=self.notifications,
         )
         self.pids.append(self.probes.pid)
         self.log(f"probes: govnet probe serve --netns {LAB_NMS} (pid {self.probes.pid})")
@@ -423,7 +442,11 @@ class SocLoop:
             prometheus_port=self.ports.prometheus,
             alertmanager_port=self.ports.alertmanager,
             textfile_port=self.ports.textfile,
+            scrape_interval=self.scrape_interval,
+            evaluation_interval=self.scrape_interval,
         )
+        if self.rules_dir is not None:
+            settings = dataclasses.replace(settings, rules_dir=self.rules_dir)
         self.stack = SocStack(settings, inv)
         for state in self.stack.up():
             if state.pid:

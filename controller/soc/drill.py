@@ -501,3 +501,72 @@ class SocLoop:
             except Exception as exc:  # teardown goes on: report and continue
                 self.log(f"could not stop {name}: {exc}")
         self.console, self.stack, self.probes = None, None, None
+
+
+# ---------------------------------------------------------------------------- trap vs poll
+
+ACCESS_CUT = "pr-kh17:eth6"  # cpe-170102's access link: nothing else behind it
+ACCESS_LINK = "pr-kh17:eth6--cpe-170102:eth1"
+
+
+@dataclass
+class DetectResult:
+    """Seconds from the fault to each sign of it in Prometheus (None: not within the
+    timeout): the trap-driven alert, the polled link state, the polled alert (its `for`
+    included), and after link-up until all three cleared."""
+
+    trap_alert: float | None
+    poll_state: float | None
+    poll_alert: float | None
+    cleared: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: None if v is None else round(v, 1) for k, v in dataclasses.asdict(self).items()}
+
+
+def run_detect_drill(
+    faults: Any,
+    prometheus_url: str,
+    endpoint: str = ACCESS_CUT,
+    link: str = ACCESS_LINK,
+    timeout: float = 150.0,
+    log: Log = _quiet,
+) -> DetectResult:
+    """Cut one access link; time the trap path (GovnetInterfaceDownTrap firing) against
+    the poll path (govnet:link_down seen, GovnetLinkDown firing); heal; time the clear."""
+    device, ifname = endpoint.split(":")
+    queries = {
+        "trap_alert": f'ALERTS{{alertname="GovnetInterfaceDownTrap",device="{device}",'
+        f'ifname="{ifname}",alertstate="firing"}}',
+        "poll_state": f'govnet:link_down{{link="{link}"}} == 1',
+        "poll_alert": f'ALERTS{{alertname="GovnetLinkDown",link="{link}",alertstate="firing"}}',
+    }
+
+    def present(query: str) -> bool:
+        try:
+            body = httpx.get(
+                f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=5
+            ).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return bool(body.get("data", {}).get("result"))
+
+    seen: dict[str, float] = {}
+    cleared: float | None = None
+    with cut(faults, [endpoint], log):
+        t0 = time.monotonic()
+        while len(seen) < len(queries) and time.monotonic() - t0 < timeout:
+            for name, query in queries.items():
+                if name not in seen and present(query):
+                    seen[name] = time.monotonic() - t0
+                    log(f"{name} after {seen[name]:.1f} s")
+            time.sleep(0.5)
+    t1 = time.monotonic()
+    while time.monotonic() - t1 < timeout:
+        if not any(present(q) for q in queries.values()):
+            cleared = time.monotonic() - t1
+            break
+        time.sleep(1.0)
+    return DetectResult(
+        seen.get("trap_alert"), seen.get("poll_state"), seen.get("poll_alert"), cleared
+    )

@@ -99,12 +99,22 @@ class ProbeCollector(Collector):
         yield traps
         auth = CounterMetricFamily(
             "govnet_snmp_auth_failures",
-            "authenticationFailure notifications received, by source site.",
-            labels=["site", "province"],
+            "authenticationFailure notifications received, by device and the address they"
+            " came from (_created: the first one).",
+            labels=["device", "site", "province", "source"],
         )
-        for (site, province), count in sorted(store.auth_failures().items()):
-            auth.add_metric([site, province], count)
+        for key, (count, first) in sorted(store.auth_failures().items()):
+            auth.add_metric(list(key), count, created=first)
         yield auth
+        trap_up = GaugeMetricFamily(
+            "govnet_if_trap_oper_up",
+            "Interface state from the last linkUp/linkDown notification (1 up or admin down,"
+            " 0 down), until a later poll overrules it.",
+            labels=["device", "site", "province", "ifname"],
+        )
+        for key, (up, _) in sorted(store.interfaces().items()):
+            trap_up.add_metric(list(key), 1 if up else 0)
+        yield trap_up
 
     def _login_metrics(self) -> Iterator[Metric]:
         store = self.state.logins
@@ -114,8 +124,9 @@ class ProbeCollector(Collector):
             " (zone: inside the management prefixes or outside).",
             labels=["device", "site", "province", "result", "source", "zone"],
         )
+        created = store.created()
         for key, count in sorted(store.logins().items()):
-            logins.add_metric(list(key), count)
+            logins.add_metric(list(key), count, created=created.get(key))
         yield logins
         messages = CounterMetricFamily(
             "govnet_syslog_messages",

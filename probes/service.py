@@ -24,7 +24,7 @@ from probes.icmp import IcmpSettings, Pinger
 from probes.model import Cycle
 from probes.snmp import SnmpPoller, SnmpSettings
 from probes.syslog import LoginStore, SyslogReceiver
-from probes.traps import TrapReceiver, TrapStore
+from probes.traps import TrapReceiver, TrapStore, polled_interfaces
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
@@ -193,6 +193,7 @@ class ProbeService:
                 self.state.overran(missed_deadline=True)
             else:
                 self.state.publish(cycle)
+                self.state.traps.reconcile(cycle.started, polled_interfaces(cycle))
                 if self.on_cycle is not None:
                     self.on_cycle(cycle)
             done += 1

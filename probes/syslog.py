@@ -181,6 +181,7 @@ class LoginStore:
             self._by_address.setdefault(target.icmp_address, target)
         self._management = [ipaddress.ip_network(p, strict=False) for p in management]
         self._logins: Counter[tuple[str, str, str, str, str, str]] = Counter()
+        self._created: dict[tuple[str, str, str, str, str, str], float] = {}
         self._sources: dict[str, set[str]] = {}
         self._messages: Counter[str] = Counter()
         self._events: deque[LoginRecord] = deque(maxlen=max(1, keep))
@@ -224,6 +225,7 @@ class LoginStore:
                     seen.add(source)
             key = (record.device, record.site, record.province, record.result, source)
             self._logins[(*key, record.zone)] += 1
+            self._created.setdefault((*key, record.zone), record.time)
             self._events.append(record)
         return record
 
@@ -238,6 +240,11 @@ class LoginStore:
     def logins(self) -> dict[tuple[str, str, str, str, str, str], int]:
         with self._lock:
             return dict(self._logins)
+
+    def created(self) -> dict[tuple[str, str, str, str, str, str], float]:
+        """When each login series counted its first event (its ``_created``)."""
+        with self._lock:
+            return dict(self._created)
 
     def messages(self) -> dict[str, int]:
         with self._lock:

@@ -5,9 +5,14 @@ matter here) accepts the communities and v3 users of the inventory's SNMP profil
 drops anything else. Each notification is mapped to a device by its source address
 (SNMP or ICMP address of a target) and counted as
 ``govnet_snmp_traps_total{site,province,trap}``; authenticationFailure traps are also
-counted in ``govnet_snmp_auth_failures_total``. The last N events stay in a bounded
-deque, served at ``/traps`` and written (atomically) to a JSON file for
-``govnet probe traps``.
+counted in ``govnet_snmp_auth_failures_total{device,site,province,source}`` (``source``:
+the address the notification came from — net-snmp's authenticationFailure carries no
+address of the request that failed). linkUp/linkDown set the interface's trap state,
+``govnet_if_trap_oper_up{device,ifname}`` (from the ifDescr/ifAdminStatus/ifOperStatus
+the notification carries; an admin-down interface counts as up), until a poll that began
+:data:`RECONCILE_AFTER` seconds after the trap says otherwise — so a lost linkUp does not
+leave an interface down for ever. The last N events stay in a bounded deque, served at
+``/traps`` and written (atomically) to a JSON file for ``govnet probe traps``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 from controller.io import atomic_write_text
 from probes.credentials import SnmpCredentials
-from probes.model import Target, TrapEvent
+from probes.model import Cycle, Target, TrapEvent
 from probes.snmp_v3 import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
@@ -35,8 +40,38 @@ TRAP_NAMES = {
     "1.3.6.1.6.3.1.1.5.5": "authenticationFailure",
 }
 IF_INDEX = "1.3.6.1.2.1.2.2.1.1."
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2."
+IF_ADMIN_STATUS = "1.3.6.1.2.1.2.2.1.7."
+IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8."
 MAX_DETAIL = 8
+MAX_INTERFACES = 4096  # interface trap states kept (a bound against a flood of names)
+RECONCILE_AFTER = 5.0  # seconds: polls that began this long after a trap overrule it
 UNKNOWN = "unknown"
+IfKey = tuple[str, str, str, str]  # device, site, province, ifname
+AuthKey = tuple[str, str, str, str]  # device, site, province, source
+
+
+def interface_state(binds: list[tuple[str, str]]) -> tuple[str, bool] | None:
+    """(ifname, oper up) of a linkUp/linkDown's varbinds; None without an ifDescr or an
+    ifOperStatus. Admin-down counts as up: nobody needs an alert for it."""
+    name = next((v for k, v in binds if k.startswith(IF_DESCR)), None)
+    oper = next((v for k, v in binds if k.startswith(IF_OPER_STATUS)), None)
+    admin = next((v for k, v in binds if k.startswith(IF_ADMIN_STATUS)), "1")
+    if not name or oper is None:
+        return None
+    return name[:64], not (oper.strip() in ("2", "down") and admin.strip() in ("1", "up"))
+
+
+def polled_interfaces(cycle: Cycle) -> dict[tuple[str, str], bool]:
+    """(device, ifname) → up (or admin down), as a cycle's SNMP polls saw them."""
+    out: dict[tuple[str, str], bool] = {}
+    for device, result in cycle.snmp.items():
+        if not result.ok:
+            continue
+        for interface in result.interfaces:
+            if interface.oper_up is not None:
+                out[(device, interface.name)] = interface.oper_up or interface.admin_up is False
+    return out
 
 
 class TrapStore:
@@ -46,7 +81,9 @@ class TrapStore:
         self._lock = threading.Lock()
         self._events: deque[TrapEvent] = deque(maxlen=max(1, keep))
         self._counts: Counter[tuple[str, str, str]] = Counter()
-        self._auth: Counter[tuple[str, str]] = Counter()
+        self._auth: Counter[AuthKey] = Counter()
+        self._created: dict[AuthKey, float] = {}
+        self._interfaces: dict[IfKey, tuple[bool, float]] = {}
         self.dirty = False
         self._by_address: dict[str, Target] = {}
         for target in targets:
@@ -72,17 +109,40 @@ class TrapStore:
             self._events.append(event)
             self._counts[(event.site, event.province, event.trap)] += 1
             if event.trap == "authenticationFailure":
-                self._auth[(event.site, event.province)] += 1
+                key = (event.device, event.site, event.province, source)
+                self._auth[key] += 1
+                self._created.setdefault(key, event.time)
+            state = interface_state(binds) if event.trap in ("linkUp", "linkDown") else None
+            if state is not None and target is not None:
+                key = (event.device, event.site, event.province, state[0])
+                if key in self._interfaces or len(self._interfaces) < MAX_INTERFACES:
+                    self._interfaces[key] = (state[1], event.time)
             self.dirty = True
         return event
+
+    def reconcile(self, started: float, polled: dict[tuple[str, str], bool]) -> None:
+        """A poll that began at ``started`` saw ``polled[(device, ifname)]`` (oper up and
+        admin up, or admin down): it overrules trap states older than
+        :data:`RECONCILE_AFTER` seconds at its start."""
+        with self._lock:
+            for key, (up, when) in list(self._interfaces.items()):
+                seen = polled.get((key[0], key[3]))
+                if seen is not None and seen != up and started - when >= RECONCILE_AFTER:
+                    self._interfaces[key] = (seen, when)
+
+    def interfaces(self) -> dict[IfKey, tuple[bool, float]]:
+        """(device, site, province, ifname) → (oper up, time of the trap)."""
+        with self._lock:
+            return dict(self._interfaces)
 
     def counts(self) -> dict[tuple[str, str, str], int]:
         with self._lock:
             return dict(self._counts)
 
-    def auth_failures(self) -> dict[tuple[str, str], int]:
+    def auth_failures(self) -> dict[AuthKey, tuple[int, float]]:
+        """(device, site, province, source) → (count, time of the first)."""
         with self._lock:
-            return dict(self._auth)
+            return {key: (count, self._created[key]) for key, count in self._auth.items()}
 
     def events(self) -> list[dict[str, Any]]:
         with self._lock:

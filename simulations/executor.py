@@ -388,6 +388,7 @@ def clear_pidfiles(node: NodePlan) -> None:
             pidfile.unlink(missing_ok=True)
     for paths in (services.sshd_paths(node), services.snmpd_paths(node)):
         paths["pid"].unlink(missing_ok=True)
+    services.sshd_paths(node)["relay_pid"].unlink(missing_ok=True)
 
 
 def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
@@ -427,6 +428,12 @@ def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
         if pid is None:
             raise LabError(f"node {node.name}: {name} did not start (see {paths['log']})")
         records.append(ProcessRecord(node.name, name, pid, node.netns))
+    if node.sshd and services.syslog_sink(node):
+        relay_pid = services.sshd_paths(node)["relay_pid"]
+        pid = wait_for_pidfile(relay_pid, timeout=10)
+        if pid is None:
+            raise LabError(f"node {node.name}: sshd's syslog relay did not start ({relay_pid})")
+        records.append(ProcessRecord(node.name, "sshd-logrelay", pid, node.netns))
     return records
 
 
@@ -435,4 +442,6 @@ def recorded_pid(node: NodePlan, name: str) -> int | None:
         return read_pidfile(services.sshd_paths(node)["pid"])
     if name == "snmpd":
         return read_pidfile(services.snmpd_paths(node)["pid"])
+    if name == "sshd-logrelay":
+        return read_pidfile(services.sshd_paths(node)["relay_pid"])
     return read_pidfile(services.frr_run(node) / f"{name}.pid")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulations.errors import LabError
 from simulations.plan import NodePlan
 
 FRR_LIB = Path("/usr/lib/frr")
@@ -34,6 +36,13 @@ HOST_PASSWD = Path("/etc/passwd")
 HOST_GROUP = Path("/etc/group")
 HOST_SHADOW = Path("/etc/shadow")
 ACCOUNTS_DIR = ".accounts"  # <lab-dir>/.accounts/: the lab's passwd, group, shadow
+MONITOR_SECONDS = 2  # how often snmpd compares ifOperStatus for linkUp/linkDown
+IQUERY_USER = "govnet-iquery"  # snmpd's own queries for the DisMan monitors
+IF_TABLE = "1.3.6.1.2.1.2.2.1"  # IF-MIB ifEntry (numeric: the lab's snmpd loads no MIBs)
+IF_OPER_STATUS = 8
+IF_TRAP_COLUMNS = (1, 7, 8, 2)  # ifIndex, ifAdminStatus, ifOperStatus, ifDescr
+LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
+LINK_UP = "1.3.6.1.6.3.1.1.5.4"
 
 DEFAULT_DAEMONS = """\
 # written by govnet lab: FRR pathspace instance for one lab node
@@ -177,6 +186,7 @@ def sshd_paths(node: NodePlan) -> dict[str, Path]:
         "hostkey": d / "ssh_host_ed25519_key",
         "pid": d / "sshd.pid",
         "log": d / "sshd.log",
+        "relay_pid": d / "sshd-logrelay.pid",
         "authorized_keys": d / "authorized_keys",
     }
 
@@ -249,12 +259,31 @@ def mount_wrap(files: AccountFiles, argv: list[str], overlay: Path) -> list[str]
     return [*unshare, "sh", "-c", script, "sh", str(overlay), *pairs, "--", *argv]
 
 
+def syslog_sink(node: NodePlan) -> str | None:
+    """``SYSLOG_SINK`` (``HOST:PORT``) of the node's env: where its sshd's log goes."""
+    return node.node.env.get("SYSLOG_SINK", "").strip() or None
+
+
 def sshd_start_argv(node: NodePlan) -> list[str]:
-    """sshd in its own mount namespace (lab accounts) and UTS namespace (hostname)."""
+    """sshd in its own mount namespace (lab accounts) and UTS namespace (hostname).
+
+    With a ``SYSLOG_SINK``, sshd stays in the foreground and logs to stderr (``-D -e``),
+    a pipe read by
+    :mod:`simulations.logrelay`, which keeps the lines in sshd.log and sends each one as
+    syslog over UDP to the sink, from the node's management address; else sshd writes
+    sshd.log itself (``-E``)."""
     p = sshd_paths(node)
-    sshd = ["/usr/sbin/sshd", "-f", str(p["config"]), "-E", str(p["log"])]
+    sink = syslog_sink(node)
+    log = ["-D", "-e"] if sink else ["-E", str(p["log"])]
+    sshd = ["/usr/sbin/sshd", "-f", str(p["config"]), *log]
     files = AccountFiles.of(lab_dir_of(node))
-    return mount_wrap(files, uts_wrap(node.name, sshd), node.node_dir / ".etc-overlay")
+    argv = mount_wrap(files, uts_wrap(node.name, sshd), node.node_dir / ".etc-overlay")
+    if sink is None:
+        return argv
+    relay = [sys.executable, "-m", "simulations.logrelay", "--sink", sink]
+    relay += ["--source", str(node.mgmt_ipv4)] if node.mgmt_ipv4 else []
+    relay += ["--hostname", node.name, "--log", str(p["log"]), "--pidfile", str(p["relay_pid"])]
+    return [*relay, "--", *argv]
 
 
 # --------------------------------------------------------------------------- snmpd
@@ -292,7 +321,49 @@ def snmpd_config_text(node: NodePlan) -> str:
     ]
     if "SNMP_COMMUNITY" in s:
         lines.append(f"rocommunity {s['SNMP_COMMUNITY']} default")
+    lines += snmpd_notification_lines(node)
     return "\n".join(lines) + "\n"
+
+
+def snmpd_notification_lines(node: NodePlan) -> list[str]:
+    """Notifications to the NMS when the node's env names a sink (``SNMP_TRAP_SINK``,
+    ``HOST:PORT``): SNMPv3 authPriv informs (acknowledged and retried, and the receiver
+    needs no engine ID of ours) as the node's own v3 user — coldStart at start,
+    authenticationFailure for every request with a wrong community or user, and
+    linkUp/linkDown from the DisMan event MIB watching ifOperStatus every
+    ``SNMP_MONITOR_SECONDS`` (default 2). The monitor's internal queries run as a user of
+    their own that may read only the interface table (net-snmp's internal queries are
+    authNoPriv, which the polling user's ``rouser … priv`` refuses — each refusal would
+    itself be an authenticationFailure). ``SNMP_TRAP_SOURCE`` sets the source address
+    (net-snmp ``clientaddr``): the address the NMS knows the node by."""
+    env = node.node.env
+    sink = env.get("SNMP_TRAP_SINK", "").strip()
+    if not sink:
+        return []
+    s = snmp_settings(node)
+    user, auth, priv = s["SNMP_V3_USER"], _q(s["SNMP_V3_AUTH_PASS"]), _q(s["SNMP_V3_PRIV_PASS"])
+    seconds = env.get("SNMP_MONITOR_SECONDS", "").strip() or str(MONITOR_SECONDS)
+    if not seconds.isdigit() or not 1 <= int(seconds) <= 3600:
+        raise LabError(f"node {node.name}: SNMP_MONITOR_SECONDS {seconds!r}: 1-3600 seconds")
+    lines = [
+        f"createUser {IQUERY_USER} SHA {auth}",
+        f"rouser {IQUERY_USER} auth {IF_TABLE}",
+        f"iquerySecName {IQUERY_USER}",
+        "authtrapenable 1",
+        f"trapsess -Ci -r 2 -t 2 -v 3 -u {user} -l authPriv -a SHA -A {auth} -x AES -X {priv}"
+        f" udp:{sink}",
+    ]
+    source = env.get("SNMP_TRAP_SOURCE", "").strip()
+    if source:
+        lines.append(f"clientaddr {source}")
+    objects = " ".join(f"{IF_TABLE}.{column}" for column in IF_TRAP_COLUMNS)
+    for name, oid, test in (
+        ("govnetLinkUp", LINK_UP, "!= 2"),
+        ("govnetLinkDown", LINK_DOWN, "== 2"),
+    ):
+        lines.append(f"notificationEvent {name} {oid} {objects}")
+        lines.append(f'monitor -r {seconds} -e {name} "{name}" {IF_TABLE}.{IF_OPER_STATUS} {test}')
+    return lines
 
 
 def _q(value: str) -> str:

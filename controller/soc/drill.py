@@ -107,8 +107,15 @@ def start_probes(
     interval: float = 15.0,
     netns: str = LAB_NMS,
     env: dict[str, str] | None = None,
+    notifications: bool = False,
 ) -> Child:
-    """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback."""
+    """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback;
+    with ``notifications``, also receiving the lab nodes' informs and sshd syslog on the
+    NMS's addresses (the ports the rendered topology sends them to)."""
+    from controller.topology.render import LAB_SYSLOG_PORT, LAB_TRAP_PORT
+
+    traps = f"0.0.0.0:{LAB_TRAP_PORT}" if notifications else "off"
+    syslog = f"0.0.0.0:{LAB_SYSLOG_PORT}" if notifications else "off"
     argv = [
         *govnet_command(),
         "probe",
@@ -122,7 +129,9 @@ def start_probes(
         "--listen",
         f"127.0.0.1:{port}",
         "--traps-listen",
-        "off",
+        traps,
+        "--syslog-listen",
+        syslog,
         "--traps-file",
         str(state_dir / "probes" / "traps.json"),
     ]
@@ -385,11 +394,17 @@ class SocLoop:
         probe_interval: float = 15.0,
         scrypt_n: int | None = None,
         log: Log = _quiet,
+        notifications: bool = False,
+        scrape_interval: int = 10,
+        rules_dir: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.inventory = inventory
         self.ports = ports
         self.probe_interval = probe_interval
+        self.notifications = notifications
+        self.scrape_interval = scrape_interval
+        self.rules_dir = rules_dir
         self.scrypt_n = scrypt_n
         self.log = log
         self.probes: Child | None = None
@@ -413,7 +428,11 @@ class SocLoop:
                 raise SocError(f"127.0.0.1:{port} ({name}) is in use by another program")
         inv = load_inventory(self.inventory)
         self.probes = start_probes(
-            self.inventory, self.ports.probes, self.state_dir, self.probe_interval
+            self.inventory,
+            self.ports.probes,
+            self.state_dir,
+            self.probe_interval,
+            notifications=self.notifications,
         )
         self.pids.append(self.probes.pid)
         self.log(f"probes: govnet probe serve --netns {LAB_NMS} (pid {self.probes.pid})")
@@ -423,7 +442,11 @@ class SocLoop:
             prometheus_port=self.ports.prometheus,
             alertmanager_port=self.ports.alertmanager,
             textfile_port=self.ports.textfile,
+            scrape_interval=self.scrape_interval,
+            evaluation_interval=self.scrape_interval,
         )
+        if self.rules_dir is not None:
+            settings = dataclasses.replace(settings, rules_dir=self.rules_dir)
         self.stack = SocStack(settings, inv)
         for state in self.stack.up():
             if state.pid:
@@ -478,3 +501,72 @@ class SocLoop:
             except Exception as exc:  # teardown goes on: report and continue
                 self.log(f"could not stop {name}: {exc}")
         self.console, self.stack, self.probes = None, None, None
+
+
+# ---------------------------------------------------------------------------- trap vs poll
+
+ACCESS_CUT = "pr-kh17:eth6"  # cpe-170102's access link: nothing else behind it
+ACCESS_LINK = "pr-kh17:eth6--cpe-170102:eth1"
+
+
+@dataclass
+class DetectResult:
+    """Seconds from the fault to each sign of it in Prometheus (None: not within the
+    timeout): the trap-driven alert, the polled link state, the polled alert (its `for`
+    included), and after link-up until all three cleared."""
+
+    trap_alert: float | None
+    poll_state: float | None
+    poll_alert: float | None
+    cleared: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: None if v is None else round(v, 1) for k, v in dataclasses.asdict(self).items()}
+
+
+def run_detect_drill(
+    faults: Any,
+    prometheus_url: str,
+    endpoint: str = ACCESS_CUT,
+    link: str = ACCESS_LINK,
+    timeout: float = 150.0,
+    log: Log = _quiet,
+) -> DetectResult:
+    """Cut one access link; time the trap path (GovnetInterfaceDownTrap firing) against
+    the poll path (govnet:link_down seen, GovnetLinkDown firing); heal; time the clear."""
+    device, ifname = endpoint.split(":")
+    queries = {
+        "trap_alert": f'ALERTS{{alertname="GovnetInterfaceDownTrap",device="{device}",'
+        f'ifname="{ifname}",alertstate="firing"}}',
+        "poll_state": f'govnet:link_down{{link="{link}"}} == 1',
+        "poll_alert": f'ALERTS{{alertname="GovnetLinkDown",link="{link}",alertstate="firing"}}',
+    }
+
+    def present(query: str) -> bool:
+        try:
+            body = httpx.get(
+                f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=5
+            ).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return bool(body.get("data", {}).get("result"))
+
+    seen: dict[str, float] = {}
+    cleared: float | None = None
+    with cut(faults, [endpoint], log):
+        t0 = time.monotonic()
+        while len(seen) < len(queries) and time.monotonic() - t0 < timeout:
+            for name, query in queries.items():
+                if name not in seen and present(query):
+                    seen[name] = time.monotonic() - t0
+                    log(f"{name} after {seen[name]:.1f} s")
+            time.sleep(0.5)
+    t1 = time.monotonic()
+    while time.monotonic() - t1 < timeout:
+        if not any(present(q) for q in queries.values()):
+            cleared = time.monotonic() - t1
+            break
+        time.sleep(1.0)
+    return DetectResult(
+        seen.get("trap_alert"), seen.get("poll_state"), seen.get("poll_alert"), cleared
+    )

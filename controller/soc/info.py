@@ -5,6 +5,8 @@
 one series per link end; province/site/tenant are the *served* end's: the end further
 from the core (a province router for a province uplink, the commune for an access
 link), so an alert on a cut uplink carries the province it cuts off.
+``govnet_link_bandwidth_bytes_per_second{device, ifname, link}`` — the link's inventory
+bandwidth at each end: the capacity saturation is measured against.
 """
 
 from __future__ import annotations
@@ -80,6 +82,18 @@ def link_info(inv: Inventory) -> Iterable[str]:
             )
 
 
+def link_bandwidth(inv: Inventory) -> Iterable[str]:
+    for link in inv.links:
+        value = link.bandwidth * 1_000_000 / 8
+        ends = ((link.a_device, link.a_interface), (link.b_device, link.b_interface))
+        for device, ifname in ends:
+            series = _series(
+                "govnet_link_bandwidth_bytes_per_second",
+                {"device": device, "ifname": ifname, "link": link.id},
+            )
+            yield f"{series[:-2]} {value:g}"
+
+
 def inventory_textfile(inv: Inventory) -> str:
     """The whole textfile: HELP/TYPE headers and one line per series."""
     lines = [
@@ -90,5 +104,8 @@ def inventory_textfile(inv: Inventory) -> str:
         " tenant of the end it serves (always 1).",
         "# TYPE govnet_link_info gauge",
         *link_info(inv),
+        "# HELP govnet_link_bandwidth_bytes_per_second The link's bandwidth in the inventory.",
+        "# TYPE govnet_link_bandwidth_bytes_per_second gauge",
+        *link_bandwidth(inv),
     ]
     return "\n".join(lines) + "\n"

@@ -29,6 +29,8 @@ FRR_IMAGE = "quay.io/frrouting/frr:8.4.4"
 LINUX_IMAGE = "debian:bookworm-slim"
 FRR_ROLES = frozenset({Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER})
 AUTO_AGGREGATE_ABOVE = 64
+LAB_TRAP_PORT = 9162  # govnet probe serve --traps-listen 0.0.0.0:9162 in the NMS namespace
+LAB_SYSLOG_PORT = 9514  # govnet probe serve --syslog-listen 0.0.0.0:9514
 # net-snmp's names for the inventory's SNMPv3 protocols (createUser / -a / -x).
 NET_SNMP_AUTH = {
     "md5": "MD5",
@@ -226,9 +228,29 @@ def _frr_node(inv: Inventory, device: Device, lab: str, defaults: dict[str, str]
             f"{lab}/{device.name}/frr.conf:/etc/frr/frr.conf",
             f"{lab}/{device.name}/daemons:/etc/frr/daemons",
         ],
-        "env": {**_snmp_env(inv, device, defaults), **_ssh_env(inv, device, defaults)},
+        "env": {
+            **_snmp_env(inv, device, defaults),
+            **_ssh_env(inv, device, defaults),
+            **_notify_env(inv, device, syslog=True),
+        },
         "labels": _labels(inv, device),
     }
+
+
+def _notify_env(inv: Inventory, device: Device, syslog: bool = False) -> dict[str, str]:
+    """Where a lab node sends its notifications: the NMS's trap receiver (SNMP informs) and,
+    for ``syslog``, its syslog receiver (sshd logins) — on the NMS's management address when
+    the node has one, else its loopback (in-band), from the address the probes know the
+    node by. Ports: those of ``govnet probe serve --traps-listen/--syslog-listen``."""
+    nms = next((d for d in inv.devices if d.role is Role.NMS), None)
+    if nms is None or nms.name == device.name:
+        return {}
+    in_band = device.role is Role.CPE and device.mgmt == device.loopback
+    sink = nms.loopback if in_band and nms.loopback is not None else nms.mgmt
+    env = {"SNMP_TRAP_SINK": f"{sink}:{LAB_TRAP_PORT}", "SNMP_TRAP_SOURCE": str(device.mgmt)}
+    if syslog:
+        env["SYSLOG_SINK"] = f"{sink}:{LAB_SYSLOG_PORT}"
+    return env
 
 
 def _host_node(
@@ -240,7 +262,7 @@ def _host_node(
     for route in intent.static_routes:
         target = "default" if route.prefix.prefixlen == 0 else str(route.prefix)
         commands.append(f"ip route replace {target} via {route.next_hop}")
-    env = {"GOVNET_SNMPD": "1", **_snmp_env(inv, device, defaults)}
+    env = {"GOVNET_SNMPD": "1", **_snmp_env(inv, device, defaults), **_notify_env(inv, device)}
     node: dict[str, Any] = {"kind": "linux", "env": env, "exec": commands}
     if device.role is not Role.CPE or device.mgmt != device.loopback:
         node["mgmt-ipv4"] = str(device.mgmt)

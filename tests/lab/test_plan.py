@@ -10,7 +10,7 @@ from controller.errors import TopologyError
 from simulations import services
 from simulations.artifacts import ansible_inventory, topology_data
 from simulations.graph import mermaid
-from simulations.plan import LabPlan, build_plan
+from simulations.plan import LabPlan, NodePlan, build_plan
 from simulations.topology import Endpoint, load_topology
 from tests.conftest import ROOT
 
@@ -145,3 +145,43 @@ def test_mermaid() -> None:
     assert '  n_c1["c1"]' in text
     assert '  n_r1 ---|"eth1 — eth1"| n_r2' in text
     assert '  n_r3 ---|"eth3 — eth1"| n_c1' in text
+
+
+def _with_env(plan: LabPlan, name: str, **env: str) -> NodePlan:
+    from dataclasses import replace
+
+    node = plan.node(name)
+    return replace(node, node=replace(node.node, env={**node.node.env, **env}))
+
+
+def test_snmpd_sends_v3_informs_only_to_a_sink_the_node_env_names(plan: LabPlan) -> None:
+    from simulations.errors import LabError
+
+    assert "trapsess" not in services.snmpd_config_text(plan.node("r1"))
+    node = _with_env(plan, "r1", SNMP_TRAP_SINK="172.20.20.5:9162", SNMP_TRAP_SOURCE="10.9.9.9")
+    text = services.snmpd_config_text(node)
+    assert "authtrapenable 1" in text and "clientaddr 10.9.9.9" in text
+    trapsess = next(line for line in text.splitlines() if line.startswith("trapsess"))
+    assert trapsess.startswith("trapsess -Ci ") and "-v 3 -u govnet -l authPriv" in trapsess
+    assert trapsess.endswith(" udp:172.20.20.5:9162")
+    # the monitors' own queries: a user that reads the interface table only, never priv
+    assert "rouser govnet-iquery auth 1.3.6.1.2.1.2.2.1" in text
+    assert 'monitor -r 2 -e govnetLinkDown "govnetLinkDown" 1.3.6.1.2.1.2.2.1.8 == 2' in text
+    slow = _with_env(plan, "r1", SNMP_TRAP_SINK="h:1", SNMP_MONITOR_SECONDS="0")
+    with pytest.raises(LabError, match="SNMP_MONITOR_SECONDS"):
+        services.snmpd_config_text(slow)
+
+
+def test_sshd_logs_through_the_syslog_relay_only_with_a_sink(plan: LabPlan) -> None:
+    plain = services.sshd_start_argv(plan.node("r1"))
+    assert plain[0] == "unshare" and plain[-2:] == [
+        "-E",
+        str(plan.node("r1").node_dir / "sshd.log"),
+    ]
+    node = _with_env(plan, "r1", SYSLOG_SINK="172.20.20.5:9514")
+    argv = services.sshd_start_argv(node)
+    assert argv[1:3] == ["-m", "simulations.logrelay"]
+    assert argv[argv.index("--source") + 1] == "172.20.20.11"  # its management address
+    cut = argv.index("--")
+    assert argv[cut + 1] == "unshare"
+    assert argv[-2:] == ["-D", "-e"]

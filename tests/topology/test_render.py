@@ -88,3 +88,25 @@ def test_frr_config_of_a_province_router_routes_to_its_communes() -> None:
 def test_secrets_reach_the_topology_only_as_environment_references() -> None:
     text = (ROOT / "topologies/lab.clab.yml").read_text()
     assert "SNMP_V3_AUTH_PASS: ${GOVNET_LAB_SNMP_AUTH:=" in text
+
+
+def test_lab_nodes_send_notifications_to_the_nms_from_the_address_it_polls() -> None:
+    from controller.inventory import load_inventory
+
+    bundle = render_topology(load_inventory(ROOT / "inventory/lab"))
+    nodes = bundle.topology["topology"]["nodes"]
+    groups = bundle.topology["topology"]["groups"]
+
+    def env(name: str) -> dict[str, str]:
+        node = nodes[name]
+        return {**groups.get(node.get("group", ""), {}).get("env", {}), **node.get("env", {})}
+
+    router = env("pr-kh12")  # on the management network: the NMS's management address
+    assert router["SNMP_TRAP_SINK"] == "172.20.20.5:9162"
+    assert router["SYSLOG_SINK"] == "172.20.20.5:9514"
+    assert router["SNMP_TRAP_SOURCE"] == "172.20.20.21"
+    cpe = env("cpe-120101")  # in-band only: the NMS's loopback, from its own
+    assert cpe["SNMP_TRAP_SINK"] == "10.255.0.5:9162"
+    assert cpe["SNMP_TRAP_SOURCE"] == "10.255.0.101"
+    assert "SYSLOG_SINK" not in cpe  # no sshd on a commune host
+    assert not {"SNMP_TRAP_SINK", "SYSLOG_SINK"} & set(env("nms-1"))

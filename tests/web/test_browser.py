@@ -158,6 +158,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             30,
             "Prometheus to scrape the probe metrics",
         )
+        wait_until(  # the pages show what Alertmanager suppresses: wait until it does
+            lambda: (
+                sum(
+                    1
+                    for a in am_get(soc.alertmanager_url, "/api/v2/alerts")
+                    if a["status"]["inhibitedBy"]
+                )
+                == 2
+            ),
+            30,
+            "Alertmanager to inhibit the province's commune and uplink alerts",
+        )
         settings = WebSettings(
             state_dir=state,
             inventory=ROOT / "inventory/lab",

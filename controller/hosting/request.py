@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from controller.hosting.errors import RequestInvalid
 from controller.inventory.model import Datacentre, Inventory
+from controller.text import N_
 
 MAX_UNITS = 60  # the tallest rack the inventory allows
 MAX_SERVERS = 60
@@ -30,17 +31,17 @@ MAX_REQUEST_ID = 2**63 - 1
 """Request numbers are SQLite INTEGER keys: 1 … 2**63-1 (a larger one cannot even be asked)."""
 
 FIELDS: dict[str, str] = {
-    "tenant": "Ministry or institution",
-    "service": "Service",
-    "site": "Site",
-    "units": "Rack units",
-    "servers": "Servers",
-    "power_kw": "Power (kW)",
-    "vlans": "VLANs",
-    "prefix_len": "Subnet size",
-    "bandwidth_mbps": "Bandwidth",
-    "contact": "Contact",
-    "justification": "Justification",
+    "tenant": N_("Ministry or institution"),
+    "service": N_("Service"),
+    "site": N_("Site"),
+    "units": N_("Rack units"),
+    "servers": N_("Servers"),
+    "power_kw": N_("Power (kW)"),
+    "vlans": N_("VLANs"),
+    "prefix_len": N_("Subnet size"),
+    "bandwidth_mbps": N_("Bandwidth"),
+    "contact": N_("Contact"),
+    "justification": N_("Justification"),
 }
 """Field → label, in form order."""
 

@@ -374,16 +374,35 @@ def user_list(state_dir: StateOpt = DEFAULT_STATE, json_out: JsonOpt = False) ->
     from controller.web.users import UserStore
 
     users = UserStore(state_dir / "soc" / "users.json").list()
+    profiles = state_dir / "soc" / "profiles.db"
+    if profiles.exists():
+        from controller.web.profiles import ProfileStore
+
+        store = ProfileStore(profiles)
+        languages = {u.username: store.language(u.username) for u in users}
+    else:
+        languages = {}
     if json_out:
         output.print_json(
-            [{"username": u.username, "role": u.role, "tenant": u.tenant} for u in users]
+            [
+                {
+                    "username": u.username,
+                    "role": u.role,
+                    "tenant": u.tenant,
+                    "language": languages.get(u.username),
+                }
+                for u in users
+            ]
         )
         return
     output.console.print(
         output.table(
             f"{len(users)} users",
-            ["user", "role", "tenant"],
-            [(u.username, u.role, u.tenant or "-") for u in users],
+            ["user", "role", "tenant", "language"],
+            [
+                (u.username, u.role, u.tenant or "-", languages.get(u.username) or "browser's")
+                for u in users
+            ],
         )
     )
 

@@ -68,6 +68,19 @@ STATE_NAMES = {
     "decommissioned": N_("decommissioned"),
 }
 
+# The steps of a hosting request's history as shown (codes as the CLI prints them).
+STEP_NAMES = {
+    "submit": N_("submitted"),
+    "approve": N_("approved"),
+    "approve-refused": N_("approval refused: does not fit"),
+    "reject": N_("rejected"),
+    "provision": N_("network configuration started"),
+    "provisioned": N_("network configured"),
+    "provision-failed": N_("network configuration failed"),
+    "decommission": N_("decommissioned"),
+    "decommission-failed": N_("decommissioning failed"),
+}
+
 
 def place(thing: object, language: str) -> str:
     """A province's, commune's or site's name: in Khmer pages its ``name_km`` if known."""
@@ -131,6 +144,7 @@ def environment(
     env.globals["severity_names"] = SEVERITY_NAMES
     env.globals["kinds"] = KINDS
     env.globals["state_names"] = STATE_NAMES
+    env.globals["step_names"] = STEP_NAMES
     env.globals["Markup"] = Markup
     env.filters["place"] = functools.partial(place, language=language)
     # the real gettext is installed above; this fallback (for a bare Environment) stays unused

@@ -82,6 +82,15 @@ STEP_NAMES = {
 }
 
 
+def summary(alert: Any, language: str) -> str:
+    """An alert's summary: in Khmer pages the rule's ``summary_km`` when it has one."""
+    if language == "km":
+        khmer = alert.annotations.get("summary_km")
+        if khmer:
+            return str(khmer)
+    return str(alert.summary)
+
+
 def place(thing: object, language: str) -> str:
     """A province's, commune's or site's name: in Khmer pages its ``name_km`` if known."""
     if language == "km":
@@ -147,6 +156,7 @@ def environment(
     env.globals["step_names"] = STEP_NAMES
     env.globals["Markup"] = Markup
     env.filters["place"] = functools.partial(place, language=language)
+    env.filters["summary"] = functools.partial(summary, language=language)
     # the real gettext is installed above; this fallback (for a bare Environment) stays unused
     env.globals.setdefault("_", lambda text, **values: text % values if values else text)
     return env

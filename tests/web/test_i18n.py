@@ -255,3 +255,49 @@ def test_the_profiles_schema_is_a_store_migration(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="choose en or km"):
         store.set_language("alice", "fr")
     assert open_database(tmp_path / "profiles.db", "profiles").version() == 1
+
+
+def test_khmer_pages_show_a_rules_khmer_summary_and_english_pages_the_english_one(
+    client: TestClient, console: Console
+) -> None:
+    from tests.web.fakes import am_alert
+
+    console.alertmanager.raw = [
+        am_alert(
+            "b000000000000001",
+            {"alertname": "GovnetProvinceDown", "severity": "critical", "province": "KH-2"},
+            {
+                "summary": "Province KH-2 is cut off: pr-kh2 is down",
+                "summary_km": "ខេត្ត KH-2 ត្រូវបានផ្ដាច់៖ pr-kh2 ដាច់",
+            },
+        ),
+        am_alert("b000000000000002", {"alertname": "GovnetCoreDown", "severity": "major"}),
+    ]
+    sign_in(client, "alice")
+    khmer = client.get("/alerts", headers=KM).text
+    assert "ខេត្ត KH-2 ត្រូវបានផ្ដាច់៖ pr-kh2 ដាច់" in khmer
+    assert "GovnetCoreDown summary" in khmer  # no summary_km: the English one
+    assert "ធ្ងន់ធ្ងរខ្លាំង" in khmer and "ធ្ងន់ធ្ងរ" in khmer  # critical, major
+    english = client.get("/alerts").text
+    assert "Province KH-2 is cut off: pr-kh2 is down" in english and "ផ្ដាច់" not in english
+    page = client.get("/alerts/b000000000000001", headers=KM).text
+    assert '<p class="summary-large">ខេត្ត KH-2 ត្រូវបានផ្ដាច់៖ pr-kh2 ដាច់</p>' in page
+
+
+def test_every_alert_rule_has_a_khmer_summary_with_the_same_placeholders() -> None:
+    import yaml
+
+    token = re.compile(r"\{\{.*?\}\}")
+    for path in sorted((ROOT / "soc/rules").glob("*.yml")):
+        if path.name.endswith("_test.yml"):
+            continue
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            for rule in group["rules"]:
+                notes = rule.get("annotations", {})
+                if "summary" not in notes:
+                    continue
+                assert "summary_km" in notes, f"{path.name}: {rule['alert']} has no summary_km"
+                english = [t for t in token.findall(notes["summary"]) if "none configured" not in t]
+                khmer = [t for t in token.findall(notes["summary_km"]) if "មិនបានកំណត់" not in t]
+                assert sorted(english) == sorted(khmer), rule["alert"]
+                assert re.search(r"[\u1780-\u17ff]", notes["summary_km"]), rule["alert"]

@@ -57,14 +57,10 @@ DONE = {
     ),
     "approved": N_("Approved: the capacity below is allocated and written to the inventory."),
     "rejected": N_("The request was rejected; the reason is recorded in its history."),
-    "provision": N_(
-        "Provisioning started: the gateways are being configured (progress below)."
-    ),
-    "decommission": N_(
-        "Decommissioning started: the gateways are being cleaned (progress below)."
-    ),
+    "provision": N_("Provisioning started: the gateways are being configured (progress below)."),
+    "decommission": N_("Decommissioning started: the gateways are being cleaned (progress below)."),
 }
-NO_PROVISIONING = (
+NO_PROVISIONING = N_(
     "This console does not configure the network: start it with `govnet soc serve --lab "
     "TOPOLOGY` (or --production) to provision from here, or use `govnet hosting provision`."
 )
@@ -393,7 +389,7 @@ def _start(request: Request, user: User, number: int, action: str, reason: str) 
     except JobRunning as exc:
         return _detail(request, user, record, 409, str(exc))
     except GovnetError as exc:
-        return _detail(request, user, record, 409, f"Not started: {exc}")
+        return _detail(request, user, record, 409, N_("Not started: %(why)s", why=exc))
     return RedirectResponse(f"/hosting/{number}?done={action}", status_code=303)
 
 

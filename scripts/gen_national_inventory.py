@@ -20,93 +20,102 @@ from pathlib import Path
 
 import yaml
 
-# (number, name, communes/sangkats, kind); sums to 1,652.
-PROVINCES: list[tuple[int, str, int]] = [
-    (1, "Banteay Meanchey", 67),
-    (2, "Battambang", 102),
-    (3, "Kampong Cham", 109),
-    (4, "Kampong Chhnang", 69),
-    (5, "Kampong Speu", 89),
-    (6, "Kampong Thom", 81),
-    (7, "Kampot", 92),
-    (8, "Kandal", 127),
-    (9, "Koh Kong", 33),
-    (10, "Kratie", 48),
-    (11, "Mondulkiri", 21),
-    (12, "Phnom Penh", 105),
-    (13, "Preah Vihear", 49),
-    (14, "Prey Veng", 116),
-    (15, "Pursat", 49),
-    (16, "Ratanakiri", 50),
-    (17, "Siem Reap", 100),
-    (18, "Preah Sihanouk", 28),
-    (19, "Stung Treng", 34),
-    (20, "Svay Rieng", 80),
-    (21, "Takeo", 100),
-    (22, "Oddar Meanchey", 26),
-    (23, "Kep", 5),
-    (24, "Pailin", 8),
-    (25, "Tbong Khmum", 64),
+# (number, name, Khmer name, communes/sangkats); sums to 1,652. The Khmer names are the
+# official ones (ខេត្ត… for a province, រាជធានី… for the capital).
+PROVINCES: list[tuple[int, str, str, int]] = [
+    (1, "Banteay Meanchey", "ខេត្តបន្ទាយមានជ័យ", 67),
+    (2, "Battambang", "ខេត្តបាត់ដំបង", 102),
+    (3, "Kampong Cham", "ខេត្តកំពង់ចាម", 109),
+    (4, "Kampong Chhnang", "ខេត្តកំពង់ឆ្នាំង", 69),
+    (5, "Kampong Speu", "ខេត្តកំពង់ស្ពឺ", 89),
+    (6, "Kampong Thom", "ខេត្តកំពង់ធំ", 81),
+    (7, "Kampot", "ខេត្តកំពត", 92),
+    (8, "Kandal", "ខេត្តកណ្ដាល", 127),
+    (9, "Koh Kong", "ខេត្តកោះកុង", 33),
+    (10, "Kratie", "ខេត្តក្រចេះ", 48),
+    (11, "Mondulkiri", "ខេត្តមណ្ឌលគិរី", 21),
+    (12, "Phnom Penh", "រាជធានីភ្នំពេញ", 105),
+    (13, "Preah Vihear", "ខេត្តព្រះវិហារ", 49),
+    (14, "Prey Veng", "ខេត្តព្រៃវែង", 116),
+    (15, "Pursat", "ខេត្តពោធិ៍សាត់", 49),
+    (16, "Ratanakiri", "ខេត្តរតនគិរី", 50),
+    (17, "Siem Reap", "ខេត្តសៀមរាប", 100),
+    (18, "Preah Sihanouk", "ខេត្តព្រះសីហនុ", 28),
+    (19, "Stung Treng", "ខេត្តស្ទឹងត្រែង", 34),
+    (20, "Svay Rieng", "ខេត្តស្វាយរៀង", 80),
+    (21, "Takeo", "ខេត្តតាកែវ", 100),
+    (22, "Oddar Meanchey", "ខេត្តឧត្ដរមានជ័យ", 26),
+    (23, "Kep", "ខេត្តកែប", 5),
+    (24, "Pailin", "ខេត្តប៉ៃលិន", 8),
+    (25, "Tbong Khmum", "ខេត្តត្បូងឃ្មុំ", 64),
 ]
-assert sum(count for _, _, count in PROVINCES) == 1652
+assert sum(count for _, _, _, count in PROVINCES) == 1652
 
+# Commune names are built from two place-name words (romanised, and in Khmer script: the
+# standard spelling of each word), so every generated commune has its Khmer name too.
 SYLLABLES_A = [
-    "Prek",
-    "Boeng",
-    "Kampong",
-    "Chrey",
-    "Tuol",
-    "Svay",
-    "Kouk",
-    "Phsar",
-    "Ta",
-    "Khnar",
-    "Ampil",
-    "Chambak",
-    "Roka",
-    "Sre",
-    "Trapeang",
-    "Prey",
-    "Kbal",
-    "Chong",
-    "Anlong",
-    "Phnum",
+    ("Prek", "ព្រែក"),
+    ("Boeng", "បឹង"),
+    ("Kampong", "កំពង់"),
+    ("Chrey", "ជ្រៃ"),
+    ("Tuol", "ទួល"),
+    ("Svay", "ស្វាយ"),
+    ("Kouk", "គោក"),
+    ("Phsar", "ផ្សារ"),
+    ("Ta", "តា"),
+    ("Khnar", "ខ្នារ"),
+    ("Ampil", "អំពិល"),
+    ("Chambak", "ចំបក់"),
+    ("Roka", "រកា"),
+    ("Sre", "ស្រែ"),
+    ("Trapeang", "ត្រពាំង"),
+    ("Prey", "ព្រៃ"),
+    ("Kbal", "ក្បាល"),
+    ("Chong", "ចុង"),
+    ("Anlong", "អន្លង់"),
+    ("Phnum", "ភ្នំ"),
 ]
 SYLLABLES_B = [
-    "Thmei",
-    "Chas",
-    "Kandal",
-    "Leu",
-    "Krom",
-    "Khpos",
-    "Sala",
-    "Tbaeng",
-    "Luong",
-    "Kroch",
-    "Ampov",
-    "Dambang",
-    "Kdei",
-    "Sangkae",
-    "Tonle",
-    "Chheu Teal",
-    "Pou",
-    "Snuol",
-    "Rumduol",
-    "Veal",
+    ("Thmei", "ថ្មី"),
+    ("Chas", "ចាស់"),
+    ("Kandal", "កណ្ដាល"),
+    ("Leu", "លើ"),
+    ("Krom", "ក្រោម"),
+    ("Khpos", "ខ្ពស់"),
+    ("Sala", "សាលា"),
+    ("Tbaeng", "ត្បែង"),
+    ("Luong", "ហ្លួង"),
+    ("Kroch", "ក្រូច"),
+    ("Ampov", "អំពៅ"),
+    ("Dambang", "ដំបង"),
+    ("Kdei", "ក្ដី"),
+    ("Sangkae", "សង្កែ"),
+    ("Tonle", "ទន្លេ"),
+    ("Chheu Teal", "ឈើទាល"),
+    ("Pou", "ពោធិ៍"),
+    ("Snuol", "ស្នួល"),
+    ("Rumduol", "រំដួល"),
+    ("Veal", "វាល"),
 ]
 ROUTER_IFS = [f"eth{i}" for i in range(1, 4)]
 
 
-def _commune_names(province: int, count: int) -> Iterator[str]:
+NUMBERS = [("Muoy", "មួយ"), ("Pir", "ពីរ"), ("Bei", "បី"), ("Buon", "បួន")]
+
+
+def _commune_names(province: int, count: int) -> Iterator[tuple[str, str]]:
+    """(romanised name, the same name in Khmer script), ``count`` different ones."""
     rng = random.Random(province * 7919)
     seen: set[str] = set()
     while len(seen) < count:
-        name = f"{rng.choice(SYLLABLES_A)} {rng.choice(SYLLABLES_B)}"
+        (a, a_km), (b, b_km) = rng.choice(SYLLABLES_A), rng.choice(SYLLABLES_B)
+        name, khmer = f"{a} {b}", a_km + b_km
         if name in seen:
-            name = f"{name} {['Muoy', 'Pir', 'Bei', 'Buon'][len(seen) % 4]}"
+            number, number_km = NUMBERS[len(seen) % 4]
+            name, khmer = f"{name} {number}", khmer + number_km
         if name not in seen:
             seen.add(name)
-            yield name
+            yield name, khmer
 
 
 def _q(text: str) -> str:
@@ -157,10 +166,15 @@ groups:
   dc:
     platform: cisco_ios
 """
-    prov_lines = ["provinces:"]
-    for number, name, _ in PROVINCES:
+    prov_lines = [
+        "# name_km: each province's official name in Khmer (scripts/gen_national_inventory.py).",
+        "provinces:",
+    ]
+    for number, name, name_km, _ in PROVINCES:
         kind = "capital" if number == 12 else "province"
-        prov_lines.append(f"  - {{code: KH-{number}, name: {name}, kind: {kind}}}")
+        prov_lines.append(
+            f"  - {{code: KH-{number}, name: {name}, name_km: {name_km}, kind: {kind}}}"
+        )
     files["provinces.yaml"] = "\n".join(prov_lines) + "\n"
 
     # core, data centres
@@ -358,12 +372,14 @@ groups:
     files["ministries.yaml"] = "\n".join(min_devices) + "\n\n" + "\n".join(min_links) + "\n"
 
     # provinces: a router each, dual-homed to both cores; a CPE per commune on a VLAN
-    for number, name, base_count in PROVINCES:
+    for number, name, _, base_count in PROVINCES:
         count = base_count * scale
         code = f"KH-{number}"
         router = f"pr-kh{number}"
         lines = [
-            f"# {name} ({code}): {count} communes/sangkats, their CPEs and access links",
+            f"# {name} ({code}): {count} communes/sangkats, their CPEs and access links.",
+            "# Commune names are generated from place-name words; name_km is the same name in",
+            "# Khmer script, word by word (scripts/gen_national_inventory.py), for every commune.",
             "communes:",
         ]
         per_district = 12
@@ -378,8 +394,11 @@ groups:
             )
             sangkat = number == 12 or district == 0
             kind = "sangkat" if sangkat else "commune"
+            commune_name, khmer = next(names)
+            prefix = "សង្កាត់" if sangkat else "ឃុំ"
             lines.append(
-                f"  - {{code: '{ccode}', name: {_q(next(names))}, province: {code}, kind: {kind}}}"
+                f"  - {{code: '{ccode}', name: {_q(commune_name)}, name_km: {prefix}{khmer}, "
+                f"province: {code}, kind: {kind}}}"
             )
             communes.append(ccode)
         lines.append("")

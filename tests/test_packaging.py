@@ -78,6 +78,23 @@ def test_an_installed_govnet_finds_its_playbooks_and_soc_files(tmp_path: Path) -
     assert {"ntp_syslog", "hosting_provision", "hosting_decommission"} <= set(playbooks)
     assert all(p["path"].startswith(str(venv)) for p in playbooks.values())
 
+    # the console's catalogs (only the .po ship: compiled in memory at first use)
+    khmer = run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "from controller.web import i18n; import controller.web.templating as t; "
+            "print(i18n.catalog_path('km')); "
+            "print(t.environment(language='km').get_template('login.html')"
+            ".render(request=None, user=None, nav=[], csrf_field=lambda: '', flash=None, "
+            "network='lab', path='/login', here='/login', next='/', error=None, title='x'))",
+        ],
+        outside,
+    )
+    assert khmer.returncode == 0, khmer.stderr
+    assert khmer.stdout.startswith(str(venv)), khmer.stdout
+    assert "<h1>ចូលប្រើ</h1>" in khmer.stdout  # Sign in, from the installed km catalog
+
     prometheus, alertmanager, textfile = free_ports(3)
     state = ["--state-dir", str(outside / "state")]
     pids: list[int] = []

@@ -299,6 +299,11 @@ class RoleChoice(StrEnum):
     focal = "focal"
 
 
+class LanguageChoice(StrEnum):
+    KM = "km"
+    EN = "en"
+
+
 PasswordFileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -328,6 +333,13 @@ def user_add(
         str | None, typer.Option("--tenant", help="A focal user's ministry code (e.g. MEF).")
     ] = None,
     password_file: PasswordFileOpt = None,
+    language: Annotated[
+        LanguageChoice | None,
+        typer.Option(
+            "--language",
+            help="km (Khmer) or en: the console's language for this user (default: the browser's).",
+        ),
+    ] = None,
     inventory: InventoryOpt = None,
     state_dir: StateOpt = DEFAULT_STATE,
 ) -> None:
@@ -347,6 +359,10 @@ def user_add(
     if store.get(name) is not None:
         raise UsageError(f"user {name!r} exists (use `govnet soc user passwd {name}`)")
     user = store.add(name, role.value, tenant, _password(password_file))
+    if language is not None:
+        from controller.web.profiles import ProfileStore
+
+        ProfileStore(state_dir / "soc" / "profiles.db").set_language(name, language.value)
     output.console.print(
         f"added {user.username} ({user.role}{', ' + user.tenant if user.tenant else ''})"
     )
@@ -358,16 +374,35 @@ def user_list(state_dir: StateOpt = DEFAULT_STATE, json_out: JsonOpt = False) ->
     from controller.web.users import UserStore
 
     users = UserStore(state_dir / "soc" / "users.json").list()
+    profiles = state_dir / "soc" / "profiles.db"
+    if profiles.exists():
+        from controller.web.profiles import ProfileStore
+
+        store = ProfileStore(profiles)
+        languages = {u.username: store.language(u.username) for u in users}
+    else:
+        languages = {}
     if json_out:
         output.print_json(
-            [{"username": u.username, "role": u.role, "tenant": u.tenant} for u in users]
+            [
+                {
+                    "username": u.username,
+                    "role": u.role,
+                    "tenant": u.tenant,
+                    "language": languages.get(u.username),
+                }
+                for u in users
+            ]
         )
         return
     output.console.print(
         output.table(
             f"{len(users)} users",
-            ["user", "role", "tenant"],
-            [(u.username, u.role, u.tenant or "-") for u in users],
+            ["user", "role", "tenant", "language"],
+            [
+                (u.username, u.role, u.tenant or "-", languages.get(u.username) or "browser's")
+                for u in users
+            ],
         )
     )
 
@@ -394,7 +429,25 @@ def user_remove(
     state_dir: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Remove a user (their sessions end at their next request)."""
+    from controller.web.profiles import ProfileStore
     from controller.web.users import UserStore
 
     UserStore(state_dir / "soc" / "users.json").remove(name)
+    ProfileStore(state_dir / "soc" / "profiles.db").forget(name)
     output.console.print(f"removed {name}")
+
+
+@user_app.command("language")
+def user_language(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    language: Annotated[LanguageChoice, typer.Argument(help="km (Khmer) or en (English).")],
+    state_dir: StateOpt = DEFAULT_STATE,
+) -> None:
+    """Set the language a user reads the console in (they can switch on any page too)."""
+    from controller.web.profiles import ProfileStore
+    from controller.web.users import UserStore
+
+    if UserStore(state_dir / "soc" / "users.json").get(name) is None:
+        raise UsageError(f"no user {name[:40]!r}")
+    ProfileStore(state_dir / "soc" / "profiles.db").set_language(name, language.value)
+    output.console.print(f"{name} reads the console in {language.value}")

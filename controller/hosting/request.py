@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from controller.hosting.errors import RequestInvalid
 from controller.inventory.model import Datacentre, Inventory
+from controller.text import N_
 
 MAX_UNITS = 60  # the tallest rack the inventory allows
 MAX_SERVERS = 60
@@ -30,17 +31,17 @@ MAX_REQUEST_ID = 2**63 - 1
 """Request numbers are SQLite INTEGER keys: 1 … 2**63-1 (a larger one cannot even be asked)."""
 
 FIELDS: dict[str, str] = {
-    "tenant": "Ministry or institution",
-    "service": "Service",
-    "site": "Site",
-    "units": "Rack units",
-    "servers": "Servers",
-    "power_kw": "Power (kW)",
-    "vlans": "VLANs",
-    "prefix_len": "Subnet size",
-    "bandwidth_mbps": "Bandwidth",
-    "contact": "Contact",
-    "justification": "Justification",
+    "tenant": N_("Ministry or institution"),
+    "service": N_("Service"),
+    "site": N_("Site"),
+    "units": N_("Rack units"),
+    "servers": N_("Servers"),
+    "power_kw": N_("Power (kW)"),
+    "vlans": N_("VLANs"),
+    "prefix_len": N_("Subnet size"),
+    "bandwidth_mbps": N_("Bandwidth"),
+    "contact": N_("Contact"),
+    "justification": N_("Justification"),
 }
 """Field → label, in form order."""
 
@@ -77,6 +78,7 @@ def is_request_id(number: int) -> bool:
 
 _MARKUP = re.compile(r"<\s*[A-Za-z/!?]")
 _SPACES = re.compile(r" {2,}")
+_MARKUP_MESSAGE = "looks like HTML markup (<…>); write plain text"
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 """Bidi embeddings, overrides and isolates (LRE … RLO, LRI … PDI): they reorder what is
@@ -125,7 +127,7 @@ def _plain(value: object, *, multiline: bool = False) -> object:
         return value
     text = clean_text(value, multiline=multiline)
     if _MARKUP.search(text):
-        raise ValueError("looks like HTML markup (<…>); write plain text")
+        raise ValueError(_MARKUP_MESSAGE)
     return text
 
 
@@ -210,36 +212,42 @@ def _message(error: Mapping[str, Any]) -> str:
     loc = error.get("loc") or ("",)
     if loc[0] == "prefix_len" and kind not in {"missing"}:
         first, last = PREFIX_LENGTHS
-        return f"must be a prefix length from /{first} (1,022 hosts) to /{last} (6 hosts)"
+        return N_(
+            "must be a prefix length from /%(first)d (1,022 hosts) to /%(last)d (6 hosts)",
+            first=first,
+            last=last,
+        )
     if kind == "missing":
-        return "is required"
+        return N_("is required")
     if kind in {"int_parsing", "int_from_float", "int_type"}:
-        return "must be a whole number"
+        return N_("must be a whole number")
     if kind in {"float_parsing", "float_type", "finite_number"}:
-        return "must be a number"
+        return N_("must be a number")
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}"
+        return N_("must be at least %(least)s", least=ctx.get("ge"))
     if kind == "greater_than":
-        return f"must be more than {ctx.get('gt')}"
+        return N_("must be more than %(least)s", least=ctx.get("gt"))
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}"
+        return N_("must be at most %(most)s", most=ctx.get("le"))
     if kind in {"string_too_long", "too_long"}:
-        return f"must be at most {ctx.get('max_length')} characters"
+        return N_("must be at most %(most)s characters", most=ctx.get("max_length"))
     if kind in {"string_too_short", "too_short"}:
         least = ctx.get("min_length")
         if least == 1 or ctx.get("actual_length") == 0:
-            return "is required"
-        return f"must be at least {least} characters"
+            return N_("is required")
+        return N_("must be at least %(least)s characters", least=least)
     if kind == "string_type":
-        return "must be text"
+        return N_("must be text")
     if kind == "enum":
-        return f"must be one of {', '.join(s.value for s in Site)}"
+        return N_("must be one of %(choices)s", choices=", ".join(s.value for s in Site))
     if kind == "string_pattern_mismatch":
-        return "must be a tenant code: letters and digits, e.g. MPTC"
+        return N_("must be a tenant code: letters and digits, e.g. MPTC")
     if kind == "extra_forbidden":
-        return "is not a field of a hosting request"
-    text = str(error.get("msg", "is invalid"))
-    return text.removeprefix("Value error, ")
+        return N_("is not a field of a hosting request")
+    text = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    if text == _MARKUP_MESSAGE:
+        return N_("looks like HTML markup (<…>); write plain text")
+    return text
 
 
 def parse_request(values: Mapping[str, object]) -> HostingRequest:
@@ -260,16 +268,24 @@ def parse_request(values: Mapping[str, object]) -> HostingRequest:
         problems.append(
             (
                 "servers",
-                f"{request.servers} servers do not fit in {request.units} U "
-                "(each server takes at least 1 U)",
+                N_(
+                    "%(servers)d servers do not fit in %(units)d U "
+                    "(each server takes at least 1 U)",
+                    servers=request.servers,
+                    units=request.units,
+                ),
             )
         )
     if request.vlans > request.units:
         problems.append(
             (
                 "vlans",
-                f"{request.vlans} VLANs need at least {request.vlans} U "
-                f"(one allocation per VLAN), {request.units} U requested",
+                N_(
+                    "%(vlans)d VLANs need at least %(vlans)d U "
+                    "(one allocation per VLAN), %(units)d U requested",
+                    vlans=request.vlans,
+                    units=request.units,
+                ),
             )
         )
     if problems:
@@ -303,7 +319,14 @@ def check_against_inventory(inv: Inventory, request: HostingRequest) -> None:
     if tenant is None:
         known = sorted(t.code for t in inv.tenants)
         problems.append(
-            ("tenant", f"unknown tenant {request.tenant!r} (known: {_listing(known, 12)})")
+            (
+                "tenant",
+                N_(
+                    "unknown tenant %(tenant)s (known: %(known)s)",
+                    tenant=repr(request.tenant),
+                    known=_listing(known, 12),
+                ),
+            )
         )
     else:
         names = [s.name for s in tenant.services]
@@ -312,8 +335,13 @@ def check_against_inventory(inv: Inventory, request: HostingRequest) -> None:
             problems.append(
                 (
                     "service",
-                    f"{tenant.code} has no service {request.service!r} (its services: {listed}; "
-                    "a new service is added to the inventory's tenants first)",
+                    N_(
+                        "%(tenant)s has no service %(service)s (its services: %(listed)s; "
+                        "a new service is added to the inventory's tenants first)",
+                        tenant=tenant.code,
+                        service=repr(request.service),
+                        listed=listed,
+                    ),
                 )
             )
     wanted = {Site.NDC: 1, Site.DR: 1, Site.BOTH: 2}[request.site]
@@ -336,9 +364,9 @@ def clean_reason(value: str | None, *, required: bool, what: str = "reason") -> 
     """A why for the audit trail: cleaned, bounded, plain text; required for rejections."""
     text = clean_text(value or "")
     if required and not text:
-        raise RequestInvalid([(what, "is required: say why (it is recorded and shown)")])
+        raise RequestInvalid([(what, N_("is required: say why (it is recorded and shown)"))])
     if len(text) > MAX_REASON:
-        raise RequestInvalid([(what, f"must be at most {MAX_REASON} characters")])
+        raise RequestInvalid([(what, N_("must be at most %(most)s characters", most=MAX_REASON))])
     if _MARKUP.search(text):
-        raise RequestInvalid([(what, "looks like HTML markup (<…>); write plain text")])
+        raise RequestInvalid([(what, N_("looks like HTML markup (<…>); write plain text"))])
     return text

@@ -41,6 +41,13 @@ CommuneCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 TenantCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{1,15}$")]
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A name in Khmer script (U+1780-U+17FF, U+19E0-U+19FF), spaces and digits allowed.
+KhmerName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[\u1780-\u17FF\u19E0-\u19FF0-9 ()\-.]+$"
+    ),
+]
 
 VlanId = Annotated[int, Field(ge=1, le=4094)]
 
@@ -174,12 +181,14 @@ class Network(Model):
 class Province(Model):
     code: ProvinceCode
     name: Text
+    name_km: KhmerName | None = None  # as the Khmer pages show it, e.g. ខេត្តបាត់ដំបង
     kind: Literal["capital", "province"] = "province"
 
 
 class Commune(Model):
     code: CommuneCode
     name: Text
+    name_km: KhmerName | None = None  # e.g. សង្កាត់ទន្លេបាសាក់
     province: ProvinceCode
     kind: Literal["commune", "sangkat"] = "commune"
 

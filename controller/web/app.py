@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.inventory import load_inventory
 from controller.soc.errors import BackendError
 from controller.store import StoreError, open_database
+from controller.text import N_
 from controller.web import routes, security
 from controller.web.auth import NotSignedIn, optional_user
 from controller.web.backends import Backends, http_backends
@@ -30,11 +31,12 @@ from controller.web.devices import DeviceCookies
 from controller.web.head import HeadAsGet
 from controller.web.jobs import Jobs
 from controller.web.nav import NavItem
+from controller.web.profiles import ProfileStore
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore, load_secret
 from controller.web.settings import WebSettings
 from controller.web.sitemap import SiteIndex
-from controller.web.templating import environment, render
+from controller.web.templating import Templates, render
 from controller.web.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
             settings.prometheus_url, settings.alertmanager_url, settings.backend_timeout
         ),
         users=UserStore(settings.users_file, settings.scrypt_n),
+        profiles=ProfileStore(settings.profiles_file),
         sessions=SessionStore(
             open_database(settings.sessions_file, "sessions", durable=False),
             secret,
@@ -71,7 +74,7 @@ def create_app(settings: WebSettings, backends: Backends | None = None) -> FastA
         ),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
         devices=DeviceCookies(secret),
-        templates=environment(),
+        templates=Templates(),
         nav=nav,
         jobs=Jobs(),
     )
@@ -95,7 +98,7 @@ def _error(request: Request, status: int, message: str) -> Response:
         request,
         "error.html",
         status_code=status,
-        title=f"Error {status}",
+        title=N_("Error %(status)d", status=status),
         status=status,
         message=message,
     )
@@ -111,11 +114,11 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        message = exc.detail if isinstance(exc.detail, str) else N_("request refused")
         if exc.status_code == 404 and message == "Not Found":
-            message = f"no page {request.url.path[:80]!r}"
+            message = N_("no page %(path)s", path=repr(request.url.path[:80]))
         if exc.status_code == 405:
-            message = f"{request.method} is not allowed here"
+            message = N_("%(method)s is not allowed here", method=request.method)
         response = _error(request, exc.status_code, message)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
@@ -129,7 +132,7 @@ def _error_pages(app: FastAPI) -> None:
                 str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")
             )
             problems.append(f"{where or 'input'}: {error.get('msg', 'invalid')}")
-        return _error(request, 400, "; ".join(problems) or "invalid input")
+        return _error(request, 400, "; ".join(problems) or N_("invalid input"))
 
     @app.exception_handler(BackendError)
     async def backend_down(request: Request, exc: BackendError) -> Response:
@@ -139,7 +142,7 @@ def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> Response:
         log.error("%s", exc)
-        return _error(request, 503, "the console's state store is unavailable; try again")
+        return _error(request, 503, N_("the console's state store is unavailable; try again"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

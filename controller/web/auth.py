@@ -16,11 +16,13 @@ at once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from controller.text import N_
 from controller.web.context import client_of, console
 from controller.web.sessions import Session
 from controller.web.users import User
@@ -67,7 +69,7 @@ def optional_user(request: Request) -> User | None:
         console(request).sessions.delete(session)
         request.state.session = None
         return None
-    return user
+    return dataclasses.replace(user, language=console(request).profiles.language(user.username))
 
 
 def current_user(request: Request) -> User:
@@ -83,7 +85,9 @@ def require_role(*roles: str) -> Callable[[User], User]:
 
     def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in allowed:
-            raise HTTPException(403, f"this needs the {' or '.join(sorted(allowed))} role")
+            raise HTTPException(
+                403, N_("this needs the %(roles)s role", roles=" or ".join(sorted(allowed)))
+            )
         return user
 
     return dependency

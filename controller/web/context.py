@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import jinja2
 from fastapi import Request
 
 from controller.web.backends import Backends
@@ -13,11 +12,15 @@ from controller.web.clients import client_address
 from controller.web.devices import DeviceCookies
 from controller.web.jobs import Jobs
 from controller.web.nav import NavItem
+from controller.web.profiles import ProfileStore
 from controller.web.ratelimit import LoginLimiter
 from controller.web.sessions import SessionStore
 from controller.web.settings import WebSettings
 from controller.web.sitemap import SiteIndex
 from controller.web.users import UserStore
+
+if TYPE_CHECKING:
+    from controller.web.templating import Templates
 
 
 @dataclass
@@ -26,10 +29,11 @@ class Console:
     sites: SiteIndex
     backends: Backends
     users: UserStore
+    profiles: ProfileStore
     sessions: SessionStore
     limiter: LoginLimiter
     devices: DeviceCookies
-    templates: jinja2.Environment
+    templates: Templates  # the Jinja2 environment of each language
     nav: list[NavItem]
     jobs: Jobs
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
+from controller.text import N_
 from controller.web.auth import session_of
 from controller.web.tokens import same
 
@@ -36,5 +37,6 @@ async def csrf_guard(request: Request) -> None:
         or not same(submitted, session.csrf)
     ):
         raise HTTPException(
-            403, "missing or invalid CSRF token: reload the page and submit the form again"
+            403,
+            N_("missing or invalid CSRF token: reload the page and submit the form again"),
         )

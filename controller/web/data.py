@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from fastapi import HTTPException, Request
 
 from controller.soc.errors import BackendError
+from controller.text import N_
 from controller.web.auth import optional_user
 from controller.web.backends import Sample, Series
 from controller.web.context import console
@@ -25,7 +26,7 @@ from controller.web.views.alerts import AlertView, parse_alerts, visible_to
 
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400}
 POINTS = 120
-MONITORING_UNAVAILABLE = "monitoring is unavailable"
+MONITORING_UNAVAILABLE = N_("monitoring is unavailable")
 
 
 def shown_errors(user: User | None, errors: Sequence[str]) -> list[str]:

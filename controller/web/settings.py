@@ -70,3 +70,7 @@ class WebSettings:
     @property
     def sessions_file(self) -> Path:
         return self.state_dir / "soc" / "sessions.db"
+
+    @property
+    def profiles_file(self) -> Path:
+        return self.state_dir / "soc" / "profiles.db"

@@ -16,6 +16,7 @@ class Site:
     name: str
     kind: str  # capital | province | commune | sangkat | datacentre
     province: str
+    name_km: str | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ProvinceInfo:
     code: str
     name: str
     communes: tuple[Site, ...]
+    name_km: str | None = None
 
 
 def _province_number(code: str) -> int:
@@ -38,9 +40,9 @@ class SiteIndex:
         self.sites: dict[str, Site] = {}
         communes: dict[str, list[Site]] = defaultdict(list)
         for p in inv.provinces:
-            self.sites[p.code] = Site(p.code, p.name, p.kind, p.code)
+            self.sites[p.code] = Site(p.code, p.name, p.kind, p.code, p.name_km)
         for c in inv.communes:
-            site = Site(c.code, c.name, c.kind, c.province)
+            site = Site(c.code, c.name, c.kind, c.province, c.name_km)
             self.sites[c.code] = site
             communes[c.province].append(site)
         for dc in inv.datacentres:
@@ -51,7 +53,12 @@ class SiteIndex:
             for dc in sorted(inv.datacentres, key=lambda dc: (dc.role != "primary", dc.code))
         ]
         self.provinces = [
-            ProvinceInfo(p.code, p.name, tuple(sorted(communes[p.code], key=lambda s: s.code)))
+            ProvinceInfo(
+                p.code,
+                p.name,
+                tuple(sorted(communes[p.code], key=lambda s: s.code)),
+                p.name_km,
+            )
             for p in sorted(inv.provinces, key=lambda p: _province_number(p.code))
         ]
         self.province_names = {p.code: p.name for p in inv.provinces}

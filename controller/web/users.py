@@ -57,6 +57,8 @@ class User:
     tenant: str | None = None
     # When the user's record last changed (password, role): sessions opened before end.
     stamp: str = field(default="", compare=False, repr=False)
+    # The language the user reads the console in (their profile), None: the browser's.
+    language: str | None = field(default=None, compare=False)
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

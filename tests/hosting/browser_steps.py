@@ -11,7 +11,7 @@ def sign_in(page: Any, url: str, username: str) -> None:
     page.goto(url + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("form[action='/login'] button[type=submit]")
     page.wait_for_load_state()
 
 

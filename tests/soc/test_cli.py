@@ -102,7 +102,7 @@ def test_users_from_a_password_file(tmp_path: Path) -> None:
     assert weak.returncode == 2 and "at least 12 characters" in one_red_line(weak.stderr)
     listing = govnet("soc", "user", "list", "--json", "--state-dir", str(tmp_path))
     assert json.loads(listing.stdout) == [
-        {"username": "mef-focal", "role": "focal", "tenant": "MEF"}
+        {"username": "mef-focal", "role": "focal", "tenant": "MEF", "language": None}
     ]
     stored = (tmp_path / "soc" / "users.json").read_text()
     assert "a very long password" not in stored and "scrypt$" in stored
@@ -116,6 +116,31 @@ def test_users_from_a_password_file(tmp_path: Path) -> None:
         input="another long password\nanother long password\n",
     )
     assert prompted.returncode == 0, prompted.stderr
+
+
+def test_a_users_language_is_set_at_add_or_later_and_listed(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("a very long password\n")
+    state = ["--state-dir", str(tmp_path)]
+    added = govnet(
+        "soc", "user", "add", "sokha", "--role", "soc", "--language", "km",
+        "--password-file", str(secret), *state,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listing = govnet("soc", "user", "list", "--json", *state)
+    assert json.loads(listing.stdout)[0]["language"] == "km"
+    changed = govnet("soc", "user", "language", "sokha", "en", *state)
+    assert changed.returncode == 0 and "sokha reads the console in en" in changed.stdout
+    assert json.loads(govnet("soc", "user", "list", "--json", *state).stdout)[0]["language"] == "en"
+    wrong = govnet("soc", "user", "language", "sokha", "fr", *state)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    nobody = govnet("soc", "user", "language", "nobody", "km", *state)
+    assert nobody.returncode == 2 and "no user 'nobody'" in one_red_line(nobody.stderr)
+    removed = govnet("soc", "user", "remove", "sokha", *state)
+    assert removed.returncode == 0
+    from controller.web.profiles import ProfileStore
+
+    assert ProfileStore(tmp_path / "soc" / "profiles.db").language("sokha") is None
 
 
 def test_up_status_down(tmp_path: Path) -> None:

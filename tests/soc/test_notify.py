@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -200,6 +201,7 @@ def test_alertmanager_mails_and_posts_a_province_outage_then_its_resolution(
         "summary": "Province KH-2 is cut off: pr-kh2 is down",
         "description": "The province router pr-kh2 lost every echo for 30 s.",
         "suppressed": "4",
+        "summary_km": "ខេត្ត KH-2 ត្រូវបានផ្ដាច់៖ pr-kh2 ដាច់",
     }
     try:
         stack.up()
@@ -217,15 +219,32 @@ def test_alertmanager_mails_and_posts_a_province_outage_then_its_resolution(
     finally:
         stack.down()
     firing, done = inbox.messages[0], inbox.messages[1]
-    assert str(firing["Subject"]) == "[FIRING 1] GovnetProvinceDown — province KH-2, site KH-2"
+    assert (
+        str(firing["Subject"])
+        == "[FIRING 1 · កំពុងកើតឡើង] GovnetProvinceDown — province KH-2, site KH-2"
+    )
     assert str(firing["To"]) == "noc-duty@mptc.gov.kh"
     body = text_of(firing)
     assert "FIRING (critical): Province KH-2 is cut off: pr-kh2 is down" in body
     assert "where: province KH-2, site KH-2" in body
     assert "suppressed behind it: 4 alert(s)" in body
-    assert str(done["Subject"]) == "[RESOLVED] GovnetProvinceDown — province KH-2, site KH-2"
+    # the same in Khmer, first: the rule's summary_km, the place and severity in Khmer
+    assert "កំពុងកើតឡើង (ធ្ងន់ធ្ងរខ្លាំង)៖ ខេត្ត KH-2 ត្រូវបានផ្ដាច់" in body
+    assert "ទីកន្លែង៖ ខេត្ត KH-2, ទីតាំង KH-2" in body
+    assert "ការជូនដំណឹងដែលបានទប់នៅពីក្រោយ៖ 4" in body
+    assert body.index("កំពុងកើតឡើង") < body.index("FIRING (critical)")
+    assert str(done["Subject"]) == (
+        "[RESOLVED · បានដោះស្រាយ] GovnetProvinceDown — province KH-2, site KH-2"
+    )
     assert "RESOLVED: Province KH-2 is cut off" in text_of(done)
+    assert "បានដោះស្រាយ៖ ខេត្ត KH-2 ត្រូវបានផ្ដាច់" in text_of(done)
     assert [b["status"] for b in hooks.bodies[:2]] == ["firing", "resolved"]
     assert hooks.bodies[0]["alerts"][0]["labels"]["province"] == "KH-2"
     assert hooks.bodies[0]["alerts"][0]["annotations"]["suppressed"] == "4"
     assert "not-a-real-password" not in body
+    keep = os.environ.get("GOVNET_SCREENSHOTS")  # the two e-mails, to read them
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for name, message in (("email-firing.txt", firing), ("email-resolved.txt", done)):
+            text = f"Subject: {message['Subject']}\n\n{text_of(message)}"
+            (Path(keep) / name).write_text(text, encoding="utf-8")

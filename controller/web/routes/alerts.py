@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from controller.soc.errors import BackendError
+from controller.text import N_
 from controller.web.auth import CurrentUser, Engineer, Staff
 from controller.web.context import console
 from controller.web.data import Fetch
@@ -18,7 +19,7 @@ from controller.web.templating import render
 from controller.web.views.alerts import FINGERPRINT, SEVERITIES, AlertView
 
 router = APIRouter()
-NAV = [NavItem("Alerts", "/alerts", ALL_ROLES, order=20)]
+NAV = [NavItem(N_("Alerts"), "/alerts", ALL_ROLES, order=20)]
 
 DURATIONS = {"1h": 1, "4h": 4, "12h": 12, "24h": 24, "72h": 72}
 SILENCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -28,13 +29,28 @@ STATES = ("active", "suppressed", "silenced", "all")
 def check_filters(request: Request, severity: str, province: str, state: str) -> None:
     if severity and severity not in SEVERITIES:
         raise HTTPException(
-            400, f"severity {severity[:20]!r}: choose one of {', '.join(SEVERITIES)}"
+            400,
+            N_(
+                "severity %(value)s: choose one of %(choices)s",
+                value=repr(severity[:20]),
+                choices=", ".join(SEVERITIES),
+            ),
         )
     known = {p.code for p in console(request).sites.provinces} | {"national", "unknown"}
     if province and province not in known:
-        raise HTTPException(400, f"province {province[:20]!r}: not in the inventory (e.g. KH-2)")
+        raise HTTPException(
+            400,
+            N_("province %(value)s: not in the inventory (e.g. KH-2)", value=repr(province[:20])),
+        )
     if state not in STATES:
-        raise HTTPException(400, f"state {state[:20]!r}: choose one of {', '.join(STATES)}")
+        raise HTTPException(
+            400,
+            N_(
+                "state %(value)s: choose one of %(choices)s",
+                value=repr(state[:20]),
+                choices=", ".join(STATES),
+            ),
+        )
 
 
 def select(alerts: list[AlertView], severity: str, province: str, state: str) -> list[AlertView]:
@@ -64,7 +80,7 @@ def alert_list(
     return render(
         request,
         "alerts.html",
-        title="Alerts",
+        title=N_("Alerts"),
         active=[a for a in alerts if a.visible],
         silenced=[a for a in alerts if a.silenced],
         suppressed=[a for a in alerts if a.inhibited and not a.silenced],
@@ -82,14 +98,14 @@ def _find(
     request: Request, user: CurrentUser, fingerprint: str
 ) -> tuple[AlertView, list[AlertView], list[str]]:
     if not FINGERPRINT.match(fingerprint):
-        raise HTTPException(404, "no such alert (a fingerprint is 16 hex digits)")
+        raise HTTPException(404, N_("no such alert (a fingerprint is 16 hex digits)"))
     fetch = Fetch(request)
     alerts = fetch.alerts(user)
     if fetch.errors:
         raise fetch.unavailable()
     alert = next((a for a in alerts if a.fingerprint == fingerprint), None)
     if alert is None:
-        raise HTTPException(404, "no such alert: it may have resolved")
+        raise HTTPException(404, N_("no such alert: it may have resolved"))
     return alert, alerts, fetch.errors
 
 
@@ -115,11 +131,11 @@ def alert_page(request: Request, fingerprint: str, user: CurrentUser) -> Respons
 def _comment(text: str) -> str:
     text = text.strip()
     if len(text) < 3:
-        raise HTTPException(400, "comment: say why (at least 3 characters)")
+        raise HTTPException(400, N_("comment: say why (at least 3 characters)"))
     if len(text) > 500:
-        raise HTTPException(400, "comment: at most 500 characters")
+        raise HTTPException(400, N_("comment: at most 500 characters"))
     if any(ord(c) < 32 and c not in "\t" for c in text):
-        raise HTTPException(400, "comment: one line of text, no control characters")
+        raise HTTPException(400, N_("comment: one line of text, no control characters"))
     return text
 
 
@@ -133,7 +149,12 @@ def acknowledge(
 ) -> Response:
     if duration not in DURATIONS:
         raise HTTPException(
-            400, f"duration {duration[:10]!r}: choose one of {', '.join(DURATIONS)}"
+            400,
+            N_(
+                "duration %(value)s: choose one of %(choices)s",
+                value=repr(duration[:10]),
+                choices=", ".join(DURATIONS),
+            ),
         )
     text = _comment(comment)
     alert, _, _ = _find(request, user, fingerprint)
@@ -152,7 +173,7 @@ def acknowledge(
 @router.post("/silences/{silence_id}/expire")
 def expire(request: Request, silence_id: str, user: Engineer) -> Response:
     if not SILENCE_ID.match(silence_id):
-        raise HTTPException(404, "no such silence (an id is a UUID)")
+        raise HTTPException(404, N_("no such silence (an id is a UUID)"))
     try:
         console(request).backends.alertmanager.expire_silence(silence_id)
     except BackendError as exc:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from controller.change.records import UnknownChange
 from controller.hosting.request import parse_request_id
+from controller.text import N_
 from controller.web.auth import CurrentUser
 from controller.web.changes import store, visible_changes
 from controller.web.nav import ALL_ROLES, NavItem
@@ -23,8 +24,8 @@ from controller.web.templating import render
 from controller.web.views.changes import grouped, may_see, scope_for, view
 
 router = APIRouter()
-NAV = [NavItem("Changes", "/changes", ALL_ROLES, order=55)]
-NO_SUCH_CHANGE = "no such change"
+NAV = [NavItem(N_("Changes"), "/changes", ALL_ROLES, order=55)]
+NO_SUCH_CHANGE = N_("no such change")
 STATE_CLASS = {
     "planned": "sev sev-info",
     "running": "sev sev-warning",
@@ -40,7 +41,7 @@ def changes(request: Request, user: CurrentUser) -> Response:
     return render(
         request,
         "changes/list.html",
-        title="Changes",
+        title=N_("Changes"),
         sections=grouped(views),
         state_class=STATE_CLASS,
         focal=user.role == "focal",
@@ -63,7 +64,7 @@ def change(request: Request, ident: str, user: CurrentUser) -> Response:
     return render(
         request,
         "changes/detail.html",
-        title=f"Change {record.id}",
+        title=N_("Change %(n)s", n=record.id),
         change=view(user, record, now),
         scope=scope_for(user, record),
         state_class=STATE_CLASS,

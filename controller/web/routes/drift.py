@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from controller.text import N_
 from controller.web.auth import Staff
 from controller.web.context import console
 from controller.web.data import Fetch
@@ -14,7 +15,7 @@ from controller.web.nav import STAFF, NavItem
 from controller.web.templating import render
 
 router = APIRouter()
-NAV = [NavItem("Config drift", "/drift", STAFF, order=40)]
+NAV = [NavItem(N_("Config drift"), "/drift", STAFF, order=40)]
 
 
 @router.get("/drift")
@@ -46,7 +47,7 @@ def drift(request: Request, user: Staff) -> Response:
     return render(
         request,
         "drift.html",
-        title="Configuration drift",
+        title=N_("Configuration drift"),
         rows=rows,
         drifted=sum(1 for r in rows if r["state"] == "drift"),
         checked_ago=(time.time() - max(checked)) if checked else None,

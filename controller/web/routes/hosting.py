@@ -39,6 +39,7 @@ from controller.hosting.workflow import (
     provision_request,
 )
 from controller.inventory.model import Tenant
+from controller.text import N_
 from controller.web.auth import CurrentUser, Engineer, User
 from controller.web.context import console
 from controller.web.jobs import JobRunning
@@ -47,18 +48,19 @@ from controller.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-NAV = [NavItem("Hosting", "/hosting", ALL_ROLES, order=60)]
+NAV = [NavItem(N_("Hosting"), "/hosting", ALL_ROLES, order=60)]
 
 # Notices after a redirect (?done=KEY): fixed texts, never echoed input.
 DONE = {
-    "submitted": "Your request was submitted. MPTC engineers will review it; its state is "
-    "shown below.",
-    "approved": "Approved: the capacity below is allocated and written to the inventory.",
-    "rejected": "The request was rejected; the reason is recorded in its history.",
-    "provision": "Provisioning started: the gateways are being configured (progress below).",
-    "decommission": "Decommissioning started: the gateways are being cleaned (progress below).",
+    "submitted": N_(
+        "Your request was submitted. MPTC engineers will review it; its state is shown below."
+    ),
+    "approved": N_("Approved: the capacity below is allocated and written to the inventory."),
+    "rejected": N_("The request was rejected; the reason is recorded in its history."),
+    "provision": N_("Provisioning started: the gateways are being configured (progress below)."),
+    "decommission": N_("Decommissioning started: the gateways are being cleaned (progress below)."),
 }
-NO_PROVISIONING = (
+NO_PROVISIONING = N_(
     "This console does not configure the network: start it with `govnet soc serve --lab "
     "TOPOLOGY` (or --production) to provision from here, or use `govnet hosting provision`."
 )
@@ -71,32 +73,37 @@ STATE_CLASS = {
     State.DECOMMISSIONED: "muted",
 }
 STATE_TEXT = {
-    State.SUBMITTED: "waiting for review by MPTC engineers",
-    State.APPROVED: "capacity allocated; the network is being prepared",
-    State.PROVISIONING: "the network is being configured",
-    State.ACTIVE: "live: the subnet is reachable from the private network",
-    State.REJECTED: "not approved (see the reason in the history)",
-    State.DECOMMISSIONED: "removed; the capacity was freed",
+    State.SUBMITTED: N_("waiting for review by MPTC engineers"),
+    State.APPROVED: N_("capacity allocated; the network is being prepared"),
+    State.PROVISIONING: N_("the network is being configured"),
+    State.ACTIVE: N_("live: the subnet is reachable from the private network"),
+    State.REJECTED: N_("not approved (see the reason in the history)"),
+    State.DECOMMISSIONED: N_("removed; the capacity was freed"),
 }
 HELP = {
-    "tenant": "Your ministry or institution.",
-    "service": "The system the servers are for, as listed for your ministry.",
-    "site": "NDC in Phnom Penh, the disaster-recovery site, or both (a copy at DR).",
-    "units": f"Height of the equipment in rack units (1 U = 4.45 cm), 1-{MAX_UNITS}.",
-    "servers": "How many servers; each gets a port on the rack's switch.",
-    "power_kw": f"Electrical power of all the equipment together, in kW (up to {MAX_POWER_KW:g}).",
-    "vlans": f"Separate networks needed (usually 1; up to {MAX_VLANS}).",
-    "prefix_len": "Addresses per network: /26 gives 62 addresses, /24 gives 254.",
-    "bandwidth_mbps": "Connection to the government private network, e.g. 1G or 500M.",
-    "contact": "Who MPTC engineers should call: name, e-mail, phone.",
-    "justification": "What the service needs the capacity for (at least 10 characters).",
+    "tenant": N_("Your ministry or institution."),
+    "service": N_("The system the servers are for, as listed for your ministry."),
+    "site": N_("NDC in Phnom Penh, the disaster-recovery site, or both (a copy at DR)."),
+    "units": N_(
+        "Height of the equipment in rack units (1 U = 4.45 cm), 1-%(most)d.", most=MAX_UNITS
+    ),
+    "servers": N_("How many servers; each gets a port on the rack's switch."),
+    "power_kw": N_(
+        "Electrical power of all the equipment together, in kW (up to %(most)g).",
+        most=MAX_POWER_KW,
+    ),
+    "vlans": N_("Separate networks needed (usually 1; up to %(most)d).", most=MAX_VLANS),
+    "prefix_len": N_("Addresses per network: /26 gives 62 addresses, /24 gives 254."),
+    "bandwidth_mbps": N_("Connection to the government private network, e.g. 1G or 500M."),
+    "contact": N_("Who MPTC engineers should call: name, e-mail, phone."),
+    "justification": N_("What the service needs the capacity for (at least 10 characters)."),
 }
 PREFIX_CHOICES = [
-    (n, f"/{n} — {2 ** (32 - n) - 2} addresses")
+    (n, N_("/%(length)d — %(hosts)d addresses", length=n, hosts=2 ** (32 - n) - 2))
     for n in range(PREFIX_LENGTHS[1], PREFIX_LENGTHS[0] - 1, -1)
 ]
 ECHO_LIMIT = 2000  # a value shown back in the form is cut here (the limit is told anyway)
-HOSTING_UNAVAILABLE = "hosting requests cannot be handled at the moment: please try again later"
+HOSTING_UNAVAILABLE = N_("hosting requests cannot be handled at the moment: please try again later")
 
 
 @dataclass(frozen=True)
@@ -142,12 +149,12 @@ def _form(
 ) -> Response:
     tenants = _tenants(request, user)
     if user.role == "focal" and not tenants:
-        raise HTTPException(403, "your ministry is not in the inventory: ask MPTC to add it")
+        raise HTTPException(403, N_("your ministry is not in the inventory: ask MPTC to add it"))
     return render(
         request,
         "hosting/form.html",
         status_code=status,
-        title="Request hosting capacity",
+        title=N_("Request hosting capacity"),
         tenants=tenants,
         fixed_tenant=user.role == "focal",
         values=state.values,
@@ -155,7 +162,11 @@ def _form(
         problem=problem,
         labels=FIELDS,
         help=HELP,
-        sites=[(Site.NDC, "NDC (primary)"), (Site.DR, "DR site"), (Site.BOTH, "Both (replicated)")],
+        sites=[
+            (Site.NDC, N_("NDC (primary)")),
+            (Site.DR, N_("DR site")),
+            (Site.BOTH, N_("Both (replicated)")),
+        ],
         prefixes=PREFIX_CHOICES,
         max_units=MAX_UNITS,
         max_vlans=MAX_VLANS,
@@ -173,7 +184,7 @@ def requests(request: Request, user: CurrentUser, done: str = "") -> Response:
     return render(
         request,
         "hosting/list.html",
-        title="Hosting requests",
+        title=N_("Hosting requests"),
         records=records,
         can_request=user.role in ("focal", "engineer"),
         state_class=STATE_CLASS,
@@ -185,7 +196,7 @@ def requests(request: Request, user: CurrentUser, done: str = "") -> Response:
 @router.get("/hosting/new")
 def new_form(request: Request, user: CurrentUser) -> Response:
     if user.role not in ("focal", "engineer"):
-        raise HTTPException(403, "hosting requests are made by focal officers or engineers")
+        raise HTTPException(403, N_("hosting requests are made by focal officers or engineers"))
     defaults = {"site": "ndc", "vlans": "1", "prefix_len": "26", "bandwidth_mbps": "1G"}
     if user.tenant:
         defaults["tenant"] = user.tenant
@@ -209,10 +220,10 @@ def submit(
     justification: Annotated[str, Form()] = "",
 ) -> Response:
     if user.role not in ("focal", "engineer"):
-        raise HTTPException(403, "hosting requests are made by focal officers or engineers")
+        raise HTTPException(403, N_("hosting requests are made by focal officers or engineers"))
     if user.role == "focal":
         if tenant and tenant != user.tenant:
-            raise HTTPException(403, "you can request hosting for your own ministry only")
+            raise HTTPException(403, N_("you can request hosting for your own ministry only"))
         tenant = user.tenant or ""
     raw = {
         "tenant": tenant,
@@ -232,9 +243,8 @@ def submit(
     except RequestInvalid as exc:
         shown = {k: v[:ECHO_LIMIT] for k, v in raw.items()}
         count = len(exc.by_field())
-        problem = (
-            f"Please correct the {count} field{'s' if count != 1 else ''} marked below. "
-            "Nothing was saved."
+        problem = N_(
+            "Please correct the %(count)d field(s) marked below. Nothing was saved.", count=count
         )
         return _form(request, user, FormState(shown, exc.by_field()), 400, problem)
     except GovnetError as exc:
@@ -242,7 +252,7 @@ def submit(
     return RedirectResponse(f"/hosting/{record.id}?done=submitted", status_code=303)
 
 
-NO_SUCH_REQUEST = "no such hosting request"
+NO_SUCH_REQUEST = N_("no such hosting request")
 """The one answer (404) for a number that is not a request, is out of range, or is another
 ministry's: a focal officer cannot tell them apart, so request numbers cannot be counted."""
 
@@ -273,7 +283,7 @@ def _detail(
         request,
         "hosting/detail.html",
         status_code=status,
-        title=f"Hosting request {record.id}",
+        title=N_("Hosting request %(number)d", number=record.id),
         record=record,
         q=record.request,
         labels=FIELDS,
@@ -311,7 +321,9 @@ def approve(
         return _detail(request, user, record, 400, str(exc))
     except DoesNotFit as exc:
         fresh = _service(request).get(number)
-        return _detail(request, user, fresh, 409, f"Not approved: {exc}. Nothing was allocated.")
+        return _detail(
+            request, user, fresh, 409, N_("Not approved: %(why)s. Nothing was allocated.", why=exc)
+        )
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
     return RedirectResponse(f"/hosting/{number}?done=approved", status_code=303)
@@ -330,7 +342,7 @@ def reject(
         _service(request).reject(number, _who(user), reason)
     except RequestInvalid as exc:
         message = exc.by_field().get("reason", str(exc))
-        return _detail(request, user, record, 400, f"Reason: {message}")
+        return _detail(request, user, record, 400, N_("Reason: %(why)s", why=message))
     except GovnetError as exc:
         return _detail(request, user, record, 409, str(exc))
     return RedirectResponse(f"/hosting/{number}?done=rejected", status_code=303)
@@ -377,7 +389,7 @@ def _start(request: Request, user: User, number: int, action: str, reason: str) 
     except JobRunning as exc:
         return _detail(request, user, record, 409, str(exc))
     except GovnetError as exc:
-        return _detail(request, user, record, 409, f"Not started: {exc}")
+        return _detail(request, user, record, 409, N_("Not started: %(why)s", why=exc))
     return RedirectResponse(f"/hosting/{number}?done={action}", status_code=303)
 
 

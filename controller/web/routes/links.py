@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from controller.inventory.model import LinkKind
 from controller.soc.info import served_end
+from controller.text import N_
 from controller.web.auth import Staff
 from controller.web.context import console
 from controller.web.data import Fetch
@@ -16,7 +17,7 @@ from controller.web.nav import STAFF, NavItem
 from controller.web.templating import render
 
 router = APIRouter()
-NAV = [NavItem("Links", "/links", STAFF, order=30)]
+NAV = [NavItem(N_("Links"), "/links", STAFF, order=30)]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,14 @@ class LinkRow:
 def links(request: Request, user: Staff, kind: str = "") -> Response:
     kinds = [k.value for k in LinkKind]
     if kind and kind not in kinds:
-        raise HTTPException(400, f"kind {kind[:30]!r}: choose one of {', '.join(kinds)}")
+        raise HTTPException(
+            400,
+            N_(
+                "kind %(value)s: choose one of %(choices)s",
+                value=repr(kind[:30]),
+                choices=", ".join(kinds),
+            ),
+        )
     sites = console(request).sites
     fetch = Fetch(request)
     util: dict[tuple[str, str], float] = {}
@@ -66,7 +74,7 @@ def links(request: Request, user: Staff, kind: str = "") -> Response:
     return render(
         request,
         "links.html",
-        title="Link utilisation",
+        title=N_("Link utilisation"),
         rows=rows,
         kind=kind,
         kinds=kinds,

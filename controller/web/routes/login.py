@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from controller.text import N_
 from controller.web.auth import ensure_session, optional_user, sign_in, sign_out
 from controller.web.context import client_of, console
 from controller.web.data import safe_next
@@ -30,7 +31,7 @@ def login_form(request: Request, next: str = "/") -> Response:
     if user is not None:
         return RedirectResponse(_landing(user.role), status_code=303)
     ensure_session(request)  # an anonymous session holds the form's CSRF token
-    return render(request, "login.html", next=safe_next(next), error=None, title="Sign in")
+    return render(request, "login.html", next=safe_next(next), error=None, title=N_("Sign in"))
 
 
 @router.post("/login")
@@ -48,8 +49,8 @@ async def login(
             "login.html",
             status_code=400,
             next=safe_next(next),
-            error="Enter your user name and password.",
-            title="Sign in",
+            error=N_("Enter your user name and password."),
+            title=N_("Sign in"),
         )
     device = state.devices.device_of(request.cookies.get(DEVICE_COOKIE), username)
     if device is not None:  # the user's own browser: limited on its own
@@ -64,8 +65,8 @@ async def login(
             "login.html",
             status_code=429,
             next=safe_next(next),
-            error=f"Too many failed sign-ins. Try again in {wait} s.",
-            title="Sign in",
+            error=N_("Too many failed sign-ins. Try again in %(wait)d s.", wait=wait),
+            title=N_("Sign in"),
         )
         response.headers["Retry-After"] = str(wait)
         return response
@@ -76,8 +77,8 @@ async def login(
             "login.html",
             status_code=401,
             next=safe_next(next),
-            error="Wrong user name or password.",
-            title="Sign in",
+            error=N_("Wrong user name or password."),
+            title=N_("Sign in"),
         )
     state.limiter.succeeded(attempt)
     await run_in_threadpool(sign_in, request, user)  # writes the session store

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
 from controller.web.changes import changes_beside
@@ -20,8 +21,8 @@ from controller.web.views.charts import line_chart
 
 router = APIRouter()
 NAV = [
-    NavItem("Ministries", "/ministries", frozenset({"soc", "engineer"}), order=50),
-    NavItem("My ministry", "/ministry", frozenset({"focal"}), order=5),
+    NavItem(N_("Ministries"), "/ministries", frozenset({"soc", "engineer"}), order=50),
+    NavItem(N_("My ministry"), "/ministry", frozenset({"focal"}), order=5),
 ]
 
 
@@ -45,7 +46,9 @@ def ministries(request: Request, user: Staff) -> Response:
         }
         for t in sorted(sites.tenants.values(), key=lambda t: t.code)
     ]
-    return render(request, "ministries.html", title="Ministries", rows=rows, errors=fetch.errors)
+    return render(
+        request, "ministries.html", title=N_("Ministries"), rows=rows, errors=fetch.errors
+    )
 
 
 @router.get("/ministries/{code}")
@@ -53,9 +56,9 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
     sites = console(request).sites
     tenant = sites.tenants.get(code)
     if user.role == "focal" and code != user.tenant:
-        raise HTTPException(403, "you can see your own ministry only")
+        raise HTTPException(403, N_("you can see your own ministry only"))
     if tenant is None:
-        raise HTTPException(404, f"no ministry {code[:20]!r} in the inventory")
+        raise HTTPException(404, N_("no ministry %(code)s in the inventory", code=repr(code[:20])))
     fetch = Fetch(request)
     states = {
         s.labels.get("device", ""): s.labels.get("state", "")
@@ -67,7 +70,7 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
     now = datetime.now(UTC)
     ours = [c for c in changes_beside(request, user, fetch.errors) if affecting_tenant(code)(c)]
     chart = line_chart(
-        "Round-trip time to the ministry's routers (1 h)",
+        N_("Round-trip time to the ministry's routers (1 h)"),
         [(s.labels.get("device", "?"), s.points) for s in rtt],
         start,
         end,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
 from controller.web.changes import changes_beside
@@ -20,7 +21,7 @@ from controller.web.views.map import BACKBONE_STATES, Place, national_map
 from controller.web.views.overview import COMMUNE_STATES, PROVINCE_ROUTERS, tiles
 
 router = APIRouter()
-NAV = [NavItem("Overview", "/", STAFF, order=10)]
+NAV = [NavItem(N_("Overview"), "/", STAFF, order=10)]
 
 
 @router.get("/")
@@ -49,7 +50,7 @@ def overview(request: Request, user: CurrentUser) -> Response:
     return render(
         request,
         "overview.html",
-        title="National overview",
+        title=N_("National overview"),
         tiles=grid,
         map=drawn,
         running=running,
@@ -90,7 +91,7 @@ def province(request: Request, code: str, user: Staff) -> Response:
     sites = console(request).sites
     info = sites.province(code)
     if info is None:
-        raise HTTPException(404, f"no province {code[:20]!r} in the inventory")
+        raise HTTPException(404, N_("no province %(code)s in the inventory", code=repr(code[:20])))
     fetch = Fetch(request)
     states: dict[str, str] = {}
     for sample in fetch.query(promql.selector("govnet_site_reachability", province=code) + " == 1"):

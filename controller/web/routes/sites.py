@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser
 from controller.web.backends import Series
@@ -28,14 +29,14 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
     sites = console(request).sites
     site = sites.site(code)
     if site is None:
-        raise HTTPException(404, f"no site {code[:20]!r} in the inventory")
+        raise HTTPException(404, N_("no site %(code)s in the inventory", code=repr(code[:20])))
     label, seconds = parse_range(range)
     devices = sites.devices_by_site.get(code, [])
     labels = {"site": code}
     if user.role == "focal":
         devices = [d for d in devices if d.tenant == user.tenant]
         if not devices:
-            raise HTTPException(403, "this site has no service of your ministry")
+            raise HTTPException(403, N_("this site has no service of your ministry"))
         labels["tenant"] = user.tenant or ""
     fetch = Fetch(request)
     states = {
@@ -58,7 +59,7 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
     bands = chart_bands(changes_beside(request, user, fetch.errors), touching_site(code))
     charts = [
         line_chart(
-            "Round-trip time (average per cycle)",
+            N_("Round-trip time (average per cycle)"),
             series(rtt),
             start,
             end,
@@ -67,7 +68,7 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
             annotations=bands,
         ),
         line_chart(
-            "ICMP loss", series(loss), start, end, step, percent, y_max=1.0, annotations=bands
+            N_("ICMP loss"), series(loss), start, end, step, percent, y_max=1.0, annotations=bands
         ),
     ]
     alerts = [a for a in fetch.alerts(user) if a.site == code]
@@ -77,6 +78,7 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
         title=f"{site.name} ({site.code})",
         site=site,
         province_name=sites.province_name(site.province),
+        province_site=sites.site(site.province),
         devices=[(d, states.get(d.name)) for d in devices],
         charts=charts,
         range=label,

@@ -42,6 +42,7 @@ class Tile:
     alerts: int
     suppressed: int = 0  # alerts of the province hidden under another (topology)
     silenced: int = 0  # alerts of the province acknowledged
+    name_km: str | None = None
 
     @property
     def no_data(self) -> int:
@@ -105,6 +106,7 @@ def tiles(
             Tile(
                 code=p.code,
                 name=p.name,
+                name_km=p.name_km,
                 communes=len(p.communes),
                 up=counts.get((p.code, "up"), 0),
                 down=counts.get((p.code, "down"), 0),

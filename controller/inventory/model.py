@@ -8,6 +8,7 @@ address used twice, a rack over budget…) are checked in ``checks.py``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Any, Literal, get_args
@@ -500,6 +501,66 @@ class Notifications(Model):
         return self
 
 
+# --- service levels (SLA reports) ------------------------------------------------------
+
+
+class SloTarget(Model):
+    """What a device of a role owes its users over a month; a field left out keeps
+    govnet's default for the role (:data:`DEFAULT_SLO`)."""
+
+    availability_percent: Annotated[float, Field(ge=50, le=100)] | None = None
+    """Share of the month (maintenance excluded) the device must answer ICMP."""
+    rtt_p95_seconds: Annotated[float, Field(gt=0, le=10)] | None = None
+    """Highest acceptable 95th percentile of the ICMP round-trip time."""
+    loss_ratio: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """Highest acceptable average ICMP loss (outage samples excluded)."""
+
+
+class Slo(Model):
+    """Per-role SLO targets (inventory section ``slo``), keyed by role name."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=lambda name: name.replace("_", "-"),
+        populate_by_name=True,
+    )
+
+    core: SloTarget | None = None
+    province_router: SloTarget | None = None
+    ministry_router: SloTarget | None = None
+    dc_gateway: SloTarget | None = None
+    dc_switch: SloTarget | None = None
+    tor: SloTarget | None = None
+    firewall: SloTarget | None = None
+    cpe: SloTarget | None = None
+    nms: SloTarget | None = None
+
+
+@dataclass(frozen=True)
+class SloLevel:
+    """A role's SLO with every field resolved."""
+
+    availability_percent: float
+    rtt_p95_seconds: float
+    loss_ratio: float
+
+
+_DC_SLO = SloLevel(99.95, 0.010, 0.005)
+DEFAULT_SLO: dict[Role, SloLevel] = {
+    Role.CORE: _DC_SLO,
+    Role.DC_GATEWAY: _DC_SLO,
+    Role.DC_SWITCH: _DC_SLO,
+    Role.TOR: _DC_SLO,
+    Role.FIREWALL: _DC_SLO,
+    Role.MINISTRY_ROUTER: SloLevel(99.9, 0.030, 0.010),
+    Role.PROVINCE_ROUTER: SloLevel(99.9, 0.060, 0.010),
+    Role.CPE: SloLevel(99.5, 0.150, 0.050),
+    Role.NMS: SloLevel(99.5, 0.150, 0.050),
+}
+"""govnet's per-role SLOs; RTT and loss are those of soc/rules/static.yml (the alerts)."""
+
+
 class Inventory(Model):
     """The whole national network, merged from every file of an inventory folder."""
 
@@ -516,6 +577,21 @@ class Inventory(Model):
     credentials: Credentials = Credentials()
     hosting: list[Hosting] = []
     notifications: Notifications = Notifications()
+    slo: Slo = Slo()
+
+    def slo_for(self, role: Role) -> SloLevel:
+        """The role's SLO: the inventory's ``slo`` section over :data:`DEFAULT_SLO`."""
+        default = DEFAULT_SLO[role]
+        given = getattr(self.slo, role.value.replace("-", "_"))
+        if given is None:
+            return default
+        return SloLevel(
+            given.availability_percent
+            if given.availability_percent is not None
+            else default.availability_percent,
+            given.rtt_p95_seconds if given.rtt_p95_seconds is not None else default.rtt_p95_seconds,
+            given.loss_ratio if given.loss_ratio is not None else default.loss_ratio,
+        )
 
     def device(self, name: str) -> Device:
         for device in self.devices:
@@ -555,4 +631,6 @@ SECTIONS: dict[str, str] = {
     "pools": "IPv4 pools, VLAN ranges, ASN ranges",
     "credentials": "SNMP and SSH credentials, by reference only",
     "hosting": "hosting allocations in the data centres",
+    "notifications": "SMTP relay and the SOC's alert receivers",
+    "slo": "per-role service levels for the SLA reports (availability, p95 RTT, loss)",
 }

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from controller.inventory import load_inventory, validate_inventory
-from controller.inventory.model import Link, Platform
+from controller.inventory.model import DEFAULT_SLO, Link, Platform, Role, SloLevel
 from tests.conftest import ROOT
 
 BASE = (ROOT / "tests/inventory/base.yaml").read_text()
@@ -76,3 +76,35 @@ def test_a_folder_merges_list_sections_and_reports_clashing_mapping_keys(tmp_pat
 def test_a_missing_inventory_is_one_clear_problem(tmp_path: Path) -> None:
     result = validate_inventory(tmp_path / "nowhere")
     assert [p.message for p in result.problems] == ["no such file or folder"]
+
+
+def test_slo_section_overrides_a_roles_defaults_field_by_field(tmp_path: Path) -> None:
+    (tmp_path / "inv.yaml").write_text(
+        BASE + "slo:\n  cpe: {availability_percent: 99.0}\n"
+        "  ministry-router: {availability_percent: 99.95, rtt_p95_seconds: 0.02}\n"
+    )
+    inv = load_inventory(tmp_path / "inv.yaml")
+    assert inv.slo_for(Role.CPE) == SloLevel(99.0, 0.150, 0.050)
+    assert inv.slo_for(Role.MINISTRY_ROUTER) == SloLevel(99.95, 0.02, 0.010)
+    assert inv.slo_for(Role.CORE) == DEFAULT_SLO[Role.CORE]
+
+
+def test_slo_values_and_roles_are_validated_with_their_line(tmp_path: Path) -> None:
+    (tmp_path / "inv.yaml").write_text(
+        BASE + "slo:\n  cpe: {availability_percent: 120}\n  router: {loss_ratio: 0.1}\n"
+    )
+    problems = [str(p) for p in validate_inventory(tmp_path / "inv.yaml").problems]
+    assert len(problems) == 2, problems
+    assert "slo.cpe.availability_percent" in problems[0]
+    assert problems[0].endswith(":49: slo.cpe.availability_percent: must be at most 100.0, got 120")
+    assert "slo.router" in problems[1]
+
+
+def test_the_notifications_section_is_a_known_section(tmp_path: Path) -> None:
+    (tmp_path / "inv.yaml").write_text(
+        BASE + "notifications:\n  receivers:\n    soc: {webhook: ['http://127.0.0.1:9/hook']}\n"
+    )
+    result = validate_inventory(tmp_path / "inv.yaml")
+    assert [str(p) for p in result.problems] == []
+    assert result.inventory is not None
+    assert result.inventory.notifications.receivers["soc"].webhook == ["http://127.0.0.1:9/hook"]

@@ -21,6 +21,7 @@ from controller.cli import (
     output,
     playbook,
     probe,
+    report,
     soc,
     store,
     topology,
@@ -46,6 +47,7 @@ app.add_typer(hosting.app, name="hosting")
 app.add_typer(soc.app, name="soc")
 app.add_typer(change.app, name="change")
 app.add_typer(store.app, name="store")
+app.add_typer(report.app, name="report")
 
 
 def _version(value: bool) -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from controller.change.records import ChangeRecord, ChangeStore
 from controller.cli import output
 from controller.cli.provisioning import StateOpt
 from controller.cli.state import InventoryOpt, inventory_path
@@ -17,18 +16,11 @@ from controller.inventory import load_inventory
 from controller.report import sla
 from controller.report.prometheus import SlaSource, discover_step
 from controller.report.render import Format, render
-from controller.report.service import build_report
+from controller.report.service import build_report, change_records
 from controller.soc.backends import HttpPrometheus
 from controller.soc.stack import read_state
 
 app = typer.Typer(help="Reports: monthly SLA per ministry or province.", no_args_is_help=True)
-
-
-def change_records(state_dir: Path) -> list[ChangeRecord]:
-    """The change records of ``state_dir`` (none when no change was ever recorded)."""
-    if not (state_dir / "changes.db").exists():
-        return []
-    return ChangeStore(state_dir).list()
 
 
 @app.command("sla")

@@ -171,13 +171,20 @@ def scrape_interval(config_yaml: str, job: str = PROBES_JOB) -> float | None:
     return parse_duration(str(found)) if found else None
 
 
-def discover_step(prometheus: HttpPrometheus) -> float:
-    """Ask the running Prometheus its probes' scrape interval."""
-    body = prometheus.request("GET", "/api/v1/status/config")
-    text = body.get("data", {}).get("yaml", "") if isinstance(body, dict) else ""
-    step = scrape_interval(str(text))
-    if step is None or not 1 <= step <= 300:
-        raise BackendError(
-            "Prometheus did not say its scrape interval; give --scrape-interval SECONDS"
-        )
-    return step
+def discover_step(prometheus: Prometheus) -> float:
+    """The probes' scrape interval: from the running configuration
+    (``/api/v1/status/config``) when the store is Prometheus over HTTP, else from the
+    data — the most samples a probed device has in 10 minutes."""
+    if isinstance(prometheus, HttpPrometheus):
+        body = prometheus.request("GET", "/api/v1/status/config")
+        text = body.get("data", {}).get("yaml", "") if isinstance(body, dict) else ""
+        step = scrape_interval(str(text))
+        if step is not None and 1 <= step <= 300:
+            return step
+    found = prometheus.query("max(count_over_time(govnet_site_up[10m]))")
+    if found and found[0].value >= 2:
+        return float(max(1, min(300, round(600 / found[0].value))))
+    raise BackendError(
+        "cannot tell the probes' scrape interval (no probe data in the last 10 minutes);"
+        " give --scrape-interval SECONDS"
+    )

@@ -7,8 +7,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from controller.change.records import ChangeRecord
+from controller.change.records import ChangeRecord, ChangeStore
 from controller.errors import GovnetError, UsageError
 from controller.inventory.model import Inventory, LinkKind, Role
 from controller.report import sla
@@ -81,6 +82,13 @@ def maintenance(records: Iterable[ChangeRecord]) -> list[sla.Maintenance]:
             )
         )
     return out
+
+
+def change_records(state_dir: Path) -> list[ChangeRecord]:
+    """The change records of ``state_dir`` (none when no change was ever recorded)."""
+    if not (state_dir / "changes.db").exists():
+        return []
+    return ChangeStore(state_dir).list()
 
 
 def site_names(inv: Inventory) -> dict[str, str]:

@@ -36,6 +36,7 @@ def _province_number(code: str) -> int:
 
 class SiteIndex:
     def __init__(self, inv: Inventory) -> None:
+        self.inventory = inv
         self.network = inv.network.name
         self.sites: dict[str, Site] = {}
         communes: dict[str, list[Site]] = defaultdict(list)

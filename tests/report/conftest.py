@@ -13,7 +13,8 @@ scrapes are offset from the evaluation grid):
 - change 1 (a maintenance window on MEF's link) runs 20 Nov 22:00-23:00, and mr-mef is
   down 22:10-22:40 inside it: excluded;
 - RTT is 20 ms, but 40 ms on 15 and 16 Nov (6.7 % of the month: the p95 is 40 ms);
-- loss is 0 but 2 % on 25 Nov.
+- loss is 0 but 2 % on 25 Nov;
+- the probes reported nothing on 12 Nov 13:02-13:09 (7 minutes): neither up nor down.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ WINDOW = (at(20, 22, 0), at(20, 23, 0))
 IN_WINDOW = (at(20, 22, 10), at(20, 22, 40))
 SLOW = (at(15, 0, 0), at(17, 0, 0))
 LOSSY = (at(25, 0, 0), at(26, 0, 0))
+SILENT = (at(12, 13, 2), at(12, 13, 9))
 
 
 def _within(t: float, span: tuple[float, float]) -> bool:
@@ -74,31 +76,40 @@ def openmetrics() -> str:
     for device in ("core-1", "mr-mef"):
         labels = f'device="{device}",{LABELS[device]}'
         down_spans = [CORE] if device == "core-1" else [OWN, CORE, IN_WINDOW]
+        answered: list[tuple[float, float]] = []  # this 5-minute window's (rtt, loss)
         for minute in range(int((MONTH_END - MONTH_START) // STEP)):
             slot = MONTH_START + minute * STEP
-            t = f"{slot + 30:.0f}"
+            if minute % 5 == 0:
+                answered = []
+            silent = _within(slot, SILENT)
             down = any(_within(slot, s) for s in down_spans)
+            t = f"{slot + 30:.0f}"
             behind = device == "mr-mef" and _within(slot, CORE)
-            families["govnet_site_up"].append(f"govnet_site_up{{{labels}}} {0 if down else 1} {t}")
-            families["govnet_site_upstream_down"].append(
-                f"govnet_site_upstream_down{{{labels}}} {1 if behind else 0} {t}"
-            )
             loss = 1.0 if down else (0.02 if _within(slot, LOSSY) else 0.0)
-            families["govnet_icmp_loss_ratio"].append(
-                f"govnet_icmp_loss_ratio{{{labels}}} {loss} {t}"
-            )
-            if not down:  # fping reports no RTT when every echo is lost
-                rtt = 0.040 if _within(slot, SLOW) else 0.020
+            rtt = 0.040 if _within(slot, SLOW) else 0.020
+            if not silent:
+                families["govnet_site_up"].append(
+                    f"govnet_site_up{{{labels}}} {0 if down else 1} {t}"
+                )
+                families["govnet_site_upstream_down"].append(
+                    f"govnet_site_upstream_down{{{labels}}} {1 if behind else 0} {t}"
+                )
+                families["govnet_icmp_loss_ratio"].append(
+                    f"govnet_icmp_loss_ratio{{{labels}}} {loss} {t}"
+                )
+            if not silent and not down:  # fping reports no RTT when every echo is lost
                 families["govnet_icmp_rtt_seconds"].append(
                     f'govnet_icmp_rtt_seconds{{{labels},stat="avg"}} {rtt} {t}'
                 )
-            if minute % 5 == 4 and not down:  # the window (slot - 4 min, slot + 1 min]
+                answered.append((rtt, loss))
+            if minute % 5 == 4 and answered:  # what the rules record at the window's end
                 end = f"{slot + STEP:.0f}"
+                p95, avg = answered[-1]  # every span is 5-minute aligned: one value a window
                 families["govnet:icmp_rtt_seconds:p95_5m"].append(
-                    f"govnet:icmp_rtt_seconds:p95_5m{{{labels}}} {rtt} {end}"
+                    f"govnet:icmp_rtt_seconds:p95_5m{{{labels}}} {p95} {end}"
                 )
                 families["govnet:icmp_loss_ratio:avg5m"].append(
-                    f"govnet:icmp_loss_ratio:avg5m{{{labels}}} {loss} {end}"
+                    f"govnet:icmp_loss_ratio:avg5m{{{labels}}} {avg} {end}"
                 )
     out = io.StringIO()
     for name, lines in families.items():

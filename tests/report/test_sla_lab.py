@@ -159,7 +159,6 @@ def test_a_three_minute_ministry_link_outage_and_a_maintenance_window(loop: Loop
     # 2. the outage: 3 minutes
     cut = time.time()
     faults.link_down(CUT)
-    assert not _answers()
     time.sleep(180 - (time.time() - cut))
     faults.link_up(CUT)
     back = _until_answers(60)

@@ -36,6 +36,8 @@ SAMPLES = {
     "/ministries/{code}": "/ministries/MEF",
     "/hosting/{ident}": "/hosting/1",
     "/changes/{ident}": "/changes/1",
+    "/reports/sla/{scope}/{code}": "/reports/sla/tenant/MEF",
+    "/reports/sla/{scope}/{code}/download/{fmt}": "/reports/sla/tenant/MEF/download/csv",
 }
 EXTRA = [
     "/static/style.css",

@@ -14,6 +14,7 @@ from controller.errors import GovnetError, UsageError
 from controller.inventory.model import Inventory, LinkKind, Role
 from controller.report import sla
 from controller.report.prometheus import SlaSource
+from controller.store import database_url
 from probes.targets import ancestors, build_targets
 
 
@@ -85,8 +86,9 @@ def maintenance(records: Iterable[ChangeRecord]) -> list[sla.Maintenance]:
 
 
 def change_records(state_dir: Path) -> list[ChangeRecord]:
-    """The change records of ``state_dir`` (none when no change was ever recorded)."""
-    if not (state_dir / "changes.db").exists():
+    """The change records: of the PostgreSQL store when ``GOVNET_DATABASE_URL`` is set,
+    else of ``state_dir`` (none when no change was ever recorded there)."""
+    if database_url() is None and not (state_dir / "changes.db").exists():
         return []
     return ChangeStore(state_dir).list()
 

@@ -350,12 +350,16 @@ def snmpd_notification_lines(node: NodePlan) -> list[str]:
         f"rouser {IQUERY_USER} auth {IF_TABLE}",
         f"iquerySecName {IQUERY_USER}",
         "authtrapenable 1",
-        f"trapsess -Ci -r 2 -t 2 -v 3 -u {user} -l authPriv -a SHA -A {auth} -x AES -X {priv}"
-        f" udp:{sink}",
     ]
     source = env.get("SNMP_TRAP_SOURCE", "").strip()
     if source:
-        lines.append(f"clientaddr {source}")
+        # a library (snmp.conf) setting, read before the session it applies to is made:
+        # a plain `clientaddr` in snmpd.conf, or one after trapsess, is ignored (measured)
+        lines.append(f"[snmp] clientaddr {source}")
+    lines.append(
+        f"trapsess -Ci -r 2 -t 2 -v 3 -u {user} -l authPriv -a SHA -A {auth} -x AES -X {priv}"
+        f" udp:{sink}"
+    )
     objects = " ".join(f"{IF_TABLE}.{column}" for column in IF_TRAP_COLUMNS)
     for name, oid, test in (
         ("govnetLinkUp", LINK_UP, "!= 2"),

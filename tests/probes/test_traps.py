@@ -42,6 +42,7 @@ LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
 LINK_UP = "1.3.6.1.6.3.1.1.5.4"
 AUTH_FAILURE = "1.3.6.1.6.3.1.1.5.5"
 PR_KH2 = "172.20.20.23"
+SOURCE = "127.0.0.2"  # the agent sends from here (clientaddr), not from 127.0.0.1
 WRONG_COMMUNITY_GET = ["snmpget", "-v2c", "-c", "guessed", "-t", "0.5", "-r", "0"]
 
 
@@ -174,7 +175,12 @@ def _agent_config(tmp_path: Path, sink_port: int) -> str:
         load_topology(ROOT / "tests/lab/fixtures/mini.clab.yml", env={}), tmp_path / "lab"
     )
     node = plan.node("r1")
-    env = {**node.node.env, "SNMP_TRAP_SINK": f"127.0.0.1:{sink_port}", "SNMP_MONITOR_SECONDS": "1"}
+    env = {
+        **node.node.env,
+        "SNMP_TRAP_SINK": f"127.0.0.1:{sink_port}",
+        "SNMP_TRAP_SOURCE": SOURCE,  # the address the NMS knows the node by
+        "SNMP_MONITOR_SECONDS": "1",
+    }
     return services.snmpd_config_text(replace(node, node=replace(node.node, env=env)))
 
 
@@ -216,7 +222,7 @@ def test_a_real_net_snmp_agent_sends_v3_informs_for_start_links_and_auth_failure
             time.sleep(0.2)
         failures = seen("authenticationFailure")
         assert len(failures) == 1 and failures[0]["version"] == "3"
-        assert failures[0]["source"] == "127.0.0.1"
+        assert {e["source"] for e in traps.events()} == {SOURCE}
     finally:
         agent.terminate()
         agent.wait(10)

@@ -54,20 +54,47 @@ def impact(
     site: SiteOpt = None,
     inventory: InventoryOpt = None,
     all_rows: Annotated[bool, typer.Option("--all", help="List every device, not 20.")] = False,
+    verify_lab: Annotated[
+        Path | None,
+        typer.Option(
+            "--verify-lab",
+            metavar="TOPOLOGY",
+            help="Confirm the prediction in this running lab: inject the same faults, wait"
+            " for routing to settle, ping every target from the NMS and the data centres,"
+            " exit 1 with the differences if they disagree. The faults are always healed.",
+        ),
+    ] = None,
+    settle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--settle-timeout", min=5, max=600, help="--verify-lab: seconds to wait for routing."
+        ),
+    ] = 60.0,
     json_out: JsonOpt = False,
 ) -> None:
     """With these links, devices and sites down: which devices and sites lose every path
     to both data centres (isolated), which lose their redundancy (degraded), which
     tenants' devices lose their hosted services, and what the NMS can no longer see.
-    Computed from the inventory's link graph alone; changes nothing. Link ids are those
-    of `govnet link list`."""
+    Computed from the inventory's link graph alone; changes nothing (but with
+    --verify-lab, which plays the failure in a lab). Link ids are those of
+    `govnet link list`."""
     failure = _failure(link, device, site)
     inv = load_inventory(inventory_path(ctx, inventory))
-    result = Network(inv).impact(failure)
+    network = Network(inv)
+    result = network.impact(failure)
+    twin = None
+    if verify_lab is not None:
+        from controller.cli.twin import verify  # the lab is optional: imported when asked
+
+        twin = verify(network, result, verify_lab, settle_timeout, quiet=json_out)
     if json_out:
-        output.print_json(to_json(result))
-        return
-    _print(result, all_rows)
+        output.print_json(to_json(result) | ({"verify_lab": twin.as_json} if twin else {}))
+    else:
+        _print(result, all_rows)
+        if twin is not None:
+            twin.print()
+    if twin is not None and not twin.ok:
+        raise typer.Exit(1)
 
 
 def _by_province(refs: tuple[DeviceRef, ...]) -> str:

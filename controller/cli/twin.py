@@ -1,18 +1,24 @@
-"""Presentation of the lab twin for `govnet change impact --verify-lab`."""
+"""The lab twin on the CLI: `govnet change impact --verify-lab`, and the probe gate that
+`govnet change rehearse` and `govnet link apply --change` put on the safe-change path."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.change.gate import ProbeGate
 from controller.change.impact import Failure, Impact, Network
+from controller.change.probing import probe_poller, sites_of
 from controller.change.twin import Expectation, expectation, lab_faults, summary
 from controller.cli import output
+from controller.cli.provisioning import Reach
 from controller.errors import UsageError
+from controller.inventory.model import Inventory, Role
 from controller.provision.plan import settle_seconds
-from simulations.lab import Lab
-from simulations.twin import Settled, TwinRun, verify_in_lab
+
+if TYPE_CHECKING:
+    from simulations.twin import Settled, TwinRun
 
 
 @dataclass
@@ -95,6 +101,9 @@ def verify(
     network: Network, impact: Impact, topology: Path, timeout: float, *, quiet: bool
 ) -> TwinReport:
     """Play ``impact``'s failure in the lab at ``topology`` and compare."""
+    from simulations.lab import Lab  # the lab is optional for real networks
+    from simulations.twin import verify_in_lab
+
     if not topology.exists():
         raise UsageError(f"--verify-lab {topology}: no such topology file")
     lab = Lab(topology)
@@ -113,3 +122,37 @@ def verify(
         )
     run = verify_in_lab(lab, faults, baseline, predicted, timeout=timeout, floor=floor)
     return TwinReport(topology, predicted, run)
+
+
+# ---------------------------------------------------------------------------- probe gate
+
+
+def install_gate(inv: Inventory, where: Reach, production: bool) -> ProbeGate:
+    """The probe gate on ``where``'s options: probing from the lab's NMS namespace, or
+    — for the real network — from this machine's (``production`` must be declared)."""
+    netns = None
+    if where.lab is not None:
+        present = where.options.lab_nodes
+        nms = sorted(
+            d.name
+            for d in inv.devices
+            if d.role == Role.NMS and (present is None or d.name in present)
+        )
+        if not nms:
+            raise UsageError(f"lab {where.lab}: no NMS node to run the probes from")
+        netns = f"clab-{where.lab}-{nms[0]}"
+    gate = ProbeGate(probe_poller(inv, netns, production), sites_of(inv))
+    where.options.gate = gate
+    return gate
+
+
+def print_sites(gate: ProbeGate) -> None:
+    report = gate.report()
+    rows = [
+        (c["site"], c["before"], c["after"], ", ".join(c["devices"]))
+        for c in report["sites_changed"]
+    ]
+    if rows:
+        columns = ["site", "before", "after", "devices"]
+        output.console.print(output.table("Sites whose reachability changed", columns, rows))
+    output.console.print(f"probe gate: {report['summary']}")

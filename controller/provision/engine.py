@@ -833,12 +833,13 @@ class Engine:
         return failed
 
     def _gate(self, pushed: list[_Work], failed: set[str]) -> set[str]:
-        """Every changed device when the gate finds a problem after a verified push."""
+        """Every changed device when the gate finds a problem after a verified push. A
+        rehearsal probes even when verification failed (it reports what the change did)."""
         gate = self.options.gate
         verified = [w for w in pushed if w.spec.device.name not in failed]
-        if gate is None or not verified:
+        if gate is None or not pushed or not (verified or self.options.rehearse):
             return set()
-        for work in verified:
+        for work in pushed:
             self.progress(work.spec.device.name, "probe gate: one probe cycle")
         problems = gate.after()
         if not problems:

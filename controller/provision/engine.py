@@ -841,7 +841,10 @@ class Engine:
             return set()
         for work in pushed:
             self.progress(work.spec.device.name, "probe gate: one probe cycle")
-        problems = gate.after()
+        try:
+            problems = gate.after()
+        except Exception as exc:  # no verdict is a failed gate: the change is undone
+            problems = [f"probe gate: no verdict: {failure('probes', exc)}"]
         if not problems:
             for work in verified:
                 if work.result is not None:

@@ -2,8 +2,11 @@
 from inside the lab, Prometheus + Alertmanager, the SOC console — and a province
 uplink cut and healed while the console is watched through its own JSON API.
 
-Used by tests/soc/test_e2e_lab.py, bench/soc.py and scripts/demo.py. Every process it
-starts is recorded and stopped by PID; every wait is bounded.
+Used by tests/soc/test_e2e_lab.py, bench/soc.py and scripts/demo.py, for the console and
+its timing; the drill's alert assertions also run as a declarative campaign beside the
+lab (simulations/scenarios/soc-drill.yaml, `govnet lab scenario run --soc`), and the
+process helpers live there (simulations/campaign.py). Every process it starts is
+recorded and stopped by PID; every wait is bounded.
 """
 
 from __future__ import annotations

@@ -8,16 +8,30 @@ a sample of SNMP answers, brings it down, and prints the figures beside containe
 published ones.
 
     sudo .venv/bin/python bench/lab.py [--synthetic] [--settle S]
+
+``--peer mininet [--topology T] [--runs N]`` compares, on the same machine in the same
+run, the namespace+link setup and teardown of T's node/link graph (default the built-in
+lab) by Mininet (plain hosts and veth links from its Python API, no switch, no Open
+vSwitch; bench/mininet_peer.py under Debian's python3) and by govnet without daemons,
+then gives govnet's full figures with FRR/sshd/snmpd (up, converged, RSS/PSS). Run it
+under the lab lock.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -25,6 +39,7 @@ from simulations.checks import parse_check, run_check
 from simulations.lab import Lab
 from simulations.procs import pids_in_netns, pss_kib, rss_kib
 from simulations.snmp import SnmpAuth, snmp_get
+from simulations.topology import load_topology
 
 ROUTERS = 28
 COMMUNES = 25
@@ -135,7 +150,12 @@ def main() -> int:
         help="seconds to keep the lab up after OSPF converged (RSS sampling)",
     )
     parser.add_argument("--synthetic", action="store_true", help="the generated ring instead")
+    parser.add_argument("--peer", choices=["mininet"], help="compare setup with this peer")
+    parser.add_argument("--topology", type=Path, default=LAB, help="--peer: the graph to build")
+    parser.add_argument("--runs", type=int, default=3, help="--peer: runs of each (median)")
     args = parser.parse_args()
+    if args.peer:
+        return versus_mininet(args.topology, max(1, min(args.runs, 10)), args.settle)
     if not args.synthetic:
         return national(args.settle)
     with tempfile.TemporaryDirectory(prefix="govnet-bench-") as tmp:
@@ -260,6 +280,148 @@ def national(settle: float) -> int:
     print(f"goal up < 30 s     {'met' if up_s < 30 else 'MISSED'}")
     print(f"paper comparison   {CLAB_PAPER}")
     ok = up_s < 30 and sampler.peak_kib < 3 * 1024 * 1024 and not down.survivors and reach.ok
+    return 0 if ok else 1
+
+
+LAB = Path(__file__).resolve().parent.parent / "topologies/lab.clab.yml"
+MININET_PEER = Path(__file__).resolve().parent / "mininet_peer.py"
+SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's mininet package installs its module
+BARE_SUBNET = "172.31.250.0/24"
+
+
+def graph_of(topology: Path) -> dict[str, Any]:
+    """The node/link graph of a topology: node names and link endpoint pairs."""
+    loaded = load_topology(topology)
+    return {
+        "nodes": list(loaded.nodes),
+        "links": [[link.a.node, link.b.node] for link in loaded.links],
+        "endpoints": [[str(link.a), str(link.b)] for link in loaded.links],
+    }
+
+
+def bare_topology(topology: Path, directory: Path) -> Path:
+    """The same nodes and links as plain Linux nodes: no FRR, sshd or snmpd."""
+    graph = graph_of(topology)
+    data = {
+        "name": "benchbare",
+        "mgmt": {"network": "govnet-benchbare", "ipv4-subnet": BARE_SUBNET},
+        "topology": {
+            "nodes": {
+                n: {"kind": "linux", "image": "debian:bookworm-slim"} for n in graph["nodes"]
+            },
+            "links": [{"endpoints": pair} for pair in graph["endpoints"]],
+        },
+    }
+    path = directory / "benchbare.clab.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def mininet_once(graph: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(MININET_PEER)],
+        input=json.dumps(graph),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"mininet peer failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def govnet_bare_once(topology: Path, directory: Path) -> tuple[float, float, int]:
+    lab = Lab(topology, directory / "clab-benchbare", env={})
+    started = time.monotonic()
+    try:
+        up = lab.up()
+        up_s = time.monotonic() - started
+    finally:
+        down_start = time.monotonic()
+        down = lab.down()
+        down_s = time.monotonic() - down_start
+    if down.survivors:
+        raise SystemExit(f"govnet bare lab left processes: {down.survivors}")
+    return up_s, down_s, up.processes
+
+
+def versus_mininet(topology: Path, runs: int, settle: float) -> int:
+    """Mininet and govnet (bare, then full) on the same graph, same machine, same run."""
+    if not Path(SYSTEM_PYTHON).exists() or shutil.which("mnexec") is None:
+        print("Mininet is not installed (Debian package mininet, deps/apt-bench.txt)")
+        return 1
+    graph = graph_of(topology)
+    full = Lab(topology)
+    if full.is_up():
+        print(f"{topology} is up: bring it down first to measure", file=sys.stderr)
+        return 1
+    mininet: list[dict[str, Any]] = []
+    bare: list[tuple[float, float, int]] = []
+    with tempfile.TemporaryDirectory(prefix="govnet-bench-") as tmp:
+        bare_topo = bare_topology(topology, Path(tmp))
+        for _ in range(runs):  # interleaved, so both see the same machine load
+            mininet.append(mininet_once(graph))
+            bare.append(govnet_bare_once(bare_topo, Path(tmp)))
+    sampler = RssSampler(list(full.plan.namespaces))
+    sampler.start()
+    started = time.monotonic()
+    converged = None
+    try:
+        up = full.up()
+        up_s = time.monotonic() - started
+        core = next((n for n in full.plan.nodes if n.frr), None)
+        if core is not None:
+            peers = sum(
+                1
+                for link in full.plan.links
+                if core.name in (link.a.node, link.b.node)
+                and all(full.plan.node(end).frr for end in (link.a.node, link.b.node))
+            )
+            check = {"ospf": {"node": core.name, "full": peers}, "timeout": 90}
+            converged = run_check(full, parse_check(check))
+        converge_s = time.monotonic() - started
+        time.sleep(settle)
+    finally:
+        down_start = time.monotonic()
+        down = full.down()
+        full_down_s = time.monotonic() - down_start
+        sampler.stop_event.set()
+        sampler.join(5)
+    mn_up = statistics.median(r["setup_s"] for r in mininet)
+    mn_down = statistics.median(r["teardown_s"] for r in mininet)
+    gv_up = statistics.median(b[0] for b in bare)
+    gv_down = statistics.median(b[1] for b in bare)
+    nodes, links = len(graph["nodes"]), len(graph["links"])
+    print()
+    print(
+        f"namespace + link setup, {topology.name}: {nodes} nodes, {links} links, median of {runs}"
+    )
+    print("-" * 72)
+    print(f"{'':28}{'setup':>10}{'teardown':>10}   runs (setup s)")
+    print(
+        f"{'Mininet 2.3 (hosts, veths)':28}{mn_up:9.2f}s{mn_down:9.2f}s   "
+        + " ".join(f"{r['setup_s']:.2f}" for r in mininet)
+    )
+    print(
+        f"{'govnet, no daemons':28}{gv_up:9.2f}s{gv_down:9.2f}s   "
+        + " ".join(f"{b[0]:.2f}" for b in bare)
+    )
+    print(f"{'ratio govnet / Mininet':28}{gv_up / mn_up:9.2f} {gv_down / mn_down:9.2f}")
+    when = f"in {converge_s:.1f} s" if converged and converged.ok else "NOT"
+    print(
+        f"{'govnet with FRR/sshd/snmpd':28}{up_s:9.2f}s{full_down_s:9.2f}s   "
+        f"({up.processes} processes; OSPF converged {when})"
+    )
+    print(
+        f"{'':28}peak RSS {sampler.peak_kib / 1024:.0f} MiB, PSS "
+        f"{sampler.peak_pss_kib / 1024:.0f} MiB over {sampler.peak_procs} processes"
+    )
+    goal = "met" if gv_up <= mn_up else "MISSED"
+    print(f"goal: govnet setup no slower than Mininet's for the same graph: {goal}")
+    left = [r["left"] for r in mininet if r["left"]]
+    ok = not left and not down.survivors and (converged is None or converged.ok)
     return 0 if ok else 1
 
 

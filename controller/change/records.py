@@ -32,6 +32,58 @@ class UnknownChange(GovnetError):
     exit_code = 1
 
 
+class NotRehearsed(GovnetError):
+    """An apply of a change that has no successful rehearsal of this inventory."""
+
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """One rehearsal of a change in a lab twin (``report``: what was seen there)."""
+
+    at: str
+    who: str
+    lab: str
+    revision: str
+    digest: str
+    ok: bool
+    report: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "who": self.who,
+            "lab": self.lab,
+            "revision": self.revision,
+            "digest": self.digest,
+            "ok": self.ok,
+            "report": self.report,
+        }
+
+
+def require_rehearsal(record: ChangeRecord, rehearsals: list[Rehearsal], digest: str) -> Rehearsal:
+    """The rehearsal that allows applying ``record`` with the inventory of ``digest``: the
+    latest rehearsal of exactly that inventory, which must have succeeded."""
+    if record.state in ("finished", "cancelled"):
+        raise UsageError(f"change {record.id} is {record.state}: nothing to apply")
+    same = [r for r in rehearsals if r.digest == digest]
+    if not same:
+        tried = f" ({len(rehearsals)} rehearsal(s) of other content)" if rehearsals else ""
+        raise NotRehearsed(
+            f"change {record.id} was never rehearsed with this inventory{tried}:"
+            f" run govnet change rehearse {record.id} --lab TOPOLOGY first"
+        )
+    latest = same[-1]
+    if not latest.ok:
+        raise NotRehearsed(
+            f"change {record.id}: its rehearsal of this inventory in {latest.lab} at"
+            f" {latest.at} failed ({latest.report.get('summary', 'see govnet change show')});"
+            " fix the inventory and rehearse again"
+        )
+    return latest
+
+
 @dataclass(frozen=True)
 class Window:
     start: datetime
@@ -202,6 +254,57 @@ class ChangeStore:
             self._move(tx, ident, "running", "finished")
             _event(tx, ident, who, "finish", "silences removed")
         return self.get(ident)
+
+    def rehearsed(self, ident: int, rehearsal: Rehearsal) -> ChangeRecord:
+        """Record a rehearsal of the change (and a ``rehearse`` step in its history)."""
+        with self.db.transaction() as tx:
+            row = tx.execute("SELECT state FROM changes WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                raise UnknownChange(f"no change {ident} (govnet change list shows them)")
+            tx.execute(
+                "INSERT INTO change_rehearsals (change_id, at, who, lab, revision, digest, ok,"
+                " report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ident,
+                    rehearsal.at,
+                    rehearsal.who,
+                    rehearsal.lab,
+                    rehearsal.revision,
+                    rehearsal.digest,
+                    1 if rehearsal.ok else 0,
+                    json.dumps(rehearsal.report),
+                ),
+            )
+            verdict = "ok" if rehearsal.ok else "FAILED"
+            summary = rehearsal.report.get("summary", "")
+            _event(tx, ident, rehearsal.who, "rehearse", f"{verdict} in {rehearsal.lab}: {summary}")
+        return self.get(ident)
+
+    def rehearsals(self, ident: int) -> list[Rehearsal]:
+        """The change's rehearsals, oldest first."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT at, who, lab, revision, digest, ok, report FROM change_rehearsals"
+                " WHERE change_id = ? ORDER BY id",
+                (ident,),
+            ).fetchall()
+        return [
+            Rehearsal(
+                str(r["at"]),
+                str(r["who"]),
+                str(r["lab"]),
+                str(r["revision"]),
+                str(r["digest"]),
+                bool(r["ok"]),
+                json.loads(str(r["report"])),
+            )
+            for r in rows
+        ]
+
+    def note(self, ident: int, who: str, step: str, detail: str) -> None:
+        """A step in the change's history (e.g. an apply of it)."""
+        with self.db.transaction() as tx:
+            _event(tx, ident, who, step, detail)
 
     def silences(self, ident: int) -> list[str]:
         with self.db.connect() as conn:

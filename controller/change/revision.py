@@ -3,8 +3,29 @@ was computed from. The only module of controller/change that runs a program."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
+
+INVENTORY_SUFFIXES = (".yaml", ".yml")
+
+
+def inventory_digest(path: Path) -> str:
+    """``sha256:<hex>`` of the inventory's content: every YAML file (a folder is read
+    recursively, as the loader does), by relative path and bytes. Two inventories with
+    the same digest are the same inventory, committed or not."""
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INVENTORY_SUFFIXES)
+        if path.is_dir()
+        else [path]
+    )
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.relative_to(path).as_posix() if path.is_dir() else file.name
+        body = file.read_bytes()
+        digest.update(f"{name}\0{len(body)}\0".encode())
+        digest.update(body)
+    return f"sha256:{digest.hexdigest()}"
 
 
 def inventory_revision(path: Path) -> str:

@@ -1,17 +1,23 @@
-"""Starting and finishing a change: the steps that talk to Alertmanager, on the records.
+"""Steps on change records: starting and finishing (they talk to Alertmanager), and the
+record of a rehearsal.
 
 ``start`` creates the change's silences (matchers from :mod:`controller.change.silences`,
 ending with the window) and records them; if any silence cannot be made, those already
-made are removed again and nothing is recorded. ``finish`` removes them early."""
+made are removed again and nothing is recorded. ``finish`` removes them early.
+``rehearsal_of`` turns a rehearsal in a lab twin (its per-device results and the probe
+gate's report) into the record kept with the change."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from controller.change.records import ChangeRecord, ChangeStore
+from controller.change.records import ChangeRecord, ChangeStore, Rehearsal
 from controller.change.silences import silence_matchers
 from controller.errors import GovnetError, UsageError
+from controller.provision.engine import DeviceResult
 from controller.soc.backends import Alertmanager
 
 
@@ -47,3 +53,50 @@ def finish_change(
             continue  # its window ended, someone expired it, or Alertmanager lost it
         alertmanager.expire_silence(silence)
     return store.finish(ident, who)
+
+
+def rehearsal_of(
+    results: Sequence[DeviceResult],
+    gate: Mapping[str, Any],
+    *,
+    lab: str,
+    revision: str,
+    digest: str,
+    who: str,
+) -> Rehearsal:
+    """The record of one rehearsal: it succeeded when every changed device verified (and
+    was restored) and no site that answered the probes before stopped answering.
+
+    ``gate`` is :meth:`controller.change.gate.ProbeGate.report`; ``results`` the
+    rehearsal's per-device results (``rehearsed``/``unchanged`` when all went well)."""
+    failed = sorted(r.device for r in results if r.status not in ("rehearsed", "unchanged"))
+    changed = sorted(r.device for r in results if r.status != "unchanged")
+    lost = list(gate.get("sites_lost", []))
+    ok = not failed and not lost
+    if not changed:
+        text = "nothing to change: the lab already runs this inventory"
+    else:
+        # rolled back by the probe gate alone: its summary says it all
+        unverified = [
+            r.device
+            for r in results
+            if r.device in failed and not r.message.startswith("probe gate:")
+        ]
+        parts = [f"did not verify on {', '.join(unverified)}"] if unverified else []
+        if lost or not unverified:
+            parts.append(str(gate.get("summary", "")))
+        text = "; ".join(parts)
+    report = dict(gate) | {
+        "summary": text,
+        "devices": {r.device: r.status for r in results},
+        "failed_devices": failed,
+    }
+    return Rehearsal(
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        who=who,
+        lab=lab,
+        revision=revision,
+        digest=digest,
+        ok=ok,
+        report=report,
+    )

@@ -9,15 +9,17 @@ from typing import Annotated
 
 import typer
 
+from controller import masking
 from controller.change.impact import DeviceRef, Failure, Impact, Network, to_json
 from controller.change.records import ICT, ChangeRecord, ChangeStore, parse_window
-from controller.change.revision import inventory_revision
-from controller.change.service import finish_change, start_change
+from controller.change.revision import inventory_digest, inventory_revision
+from controller.change.service import finish_change, rehearsal_of, start_change
 from controller.cli import output
-from controller.cli.provisioning import StateOpt
+from controller.cli.provisioning import Reach, StateOpt
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
+from controller.inventory.model import Inventory
 from controller.soc.backends import HttpAlertmanager
 from controller.soc.stack import read_state
 
@@ -54,20 +56,47 @@ def impact(
     site: SiteOpt = None,
     inventory: InventoryOpt = None,
     all_rows: Annotated[bool, typer.Option("--all", help="List every device, not 20.")] = False,
+    verify_lab: Annotated[
+        Path | None,
+        typer.Option(
+            "--verify-lab",
+            metavar="TOPOLOGY",
+            help="Confirm the prediction in this running lab: inject the same faults, wait"
+            " for routing to settle, ping every target from the NMS and the data centres,"
+            " exit 1 with the differences if they disagree. The faults are always healed.",
+        ),
+    ] = None,
+    settle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--settle-timeout", min=5, max=600, help="--verify-lab: seconds to wait for routing."
+        ),
+    ] = 60.0,
     json_out: JsonOpt = False,
 ) -> None:
     """With these links, devices and sites down: which devices and sites lose every path
     to both data centres (isolated), which lose their redundancy (degraded), which
     tenants' devices lose their hosted services, and what the NMS can no longer see.
-    Computed from the inventory's link graph alone; changes nothing. Link ids are those
-    of `govnet link list`."""
+    Computed from the inventory's link graph alone; changes nothing (but with
+    --verify-lab, which plays the failure in a lab). Link ids are those of
+    `govnet link list`."""
     failure = _failure(link, device, site)
     inv = load_inventory(inventory_path(ctx, inventory))
-    result = Network(inv).impact(failure)
+    network = Network(inv)
+    result = network.impact(failure)
+    twin = None
+    if verify_lab is not None:
+        from controller.cli.twin import verify  # the lab is optional: imported when asked
+
+        twin = verify(network, result, verify_lab, settle_timeout, quiet=json_out)
     if json_out:
-        output.print_json(to_json(result))
-        return
-    _print(result, all_rows)
+        output.print_json(to_json(result) | ({"verify_lab": twin.as_json} if twin else {}))
+    else:
+        _print(result, all_rows)
+        if twin is not None:
+            twin.print()
+    if twin is not None and not twin.ok:
+        raise typer.Exit(1)
 
 
 def _by_province(refs: tuple[DeviceRef, ...]) -> str:
@@ -185,10 +214,13 @@ def show(
     state_dir: StateOpt = Path(".govnet"),
     json_out: JsonOpt = False,
 ) -> None:
-    """One change record: what, when, by whom, its impact and every step taken."""
-    record = ChangeStore(state_dir).get(ident)
+    """One change record: what, when, by whom, its impact, its rehearsals in a lab twin
+    and every step taken."""
+    store = ChangeStore(state_dir)
+    record = store.get(ident)
+    rehearsals = store.rehearsals(ident)
     if json_out:
-        output.print_json(record.as_dict())
+        output.print_json(record.as_dict() | {"rehearsals": [r.as_dict() for r in rehearsals]})
         return
     elements = record.impact["failure"]
     what = [f"link {x}" for x in elements["links"]] + [f"device {x}" for x in elements["devices"]]
@@ -208,6 +240,13 @@ def show(
         ),
     ]
     output.console.print(output.table(f"change {record.id}", ["", ""], facts))
+    if rehearsals:
+        rows = [
+            (r.at, r.lab, "ok" if r.ok else "FAILED", r.digest[:19], str(r.report.get("summary")))
+            for r in rehearsals
+        ]
+        columns = ["when (UTC)", "lab", "result", "inventory", "summary"]
+        output.console.print(output.table("Rehearsals", columns, rows))
     events = [(e["at"], e["who"], e["step"], e["detail"]) for e in record.events]
     output.console.print(output.table("History", ["when (UTC)", "who", "step", "detail"], events))
 
@@ -279,3 +318,110 @@ def finish(
         output.print_json(record.as_dict())
         return
     output.console.print(f"change {ident} finished: its silences are removed")
+
+
+@app.command()
+def rehearse(
+    ident: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+    lab: Annotated[
+        Path,
+        typer.Option(
+            "--lab",
+            metavar="TOPOLOGY",
+            help="The lab twin (a running lab rendered from the same network).",
+        ),
+    ],
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            "-i",
+            help="The change's inventory (default: the one recorded with the change).",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Devices worked on at once.")] = 8,
+    confirm_timeout: Annotated[
+        float, typer.Option(min=1, max=3600, help="Seconds for the change to verify.")
+    ] = 30.0,
+    trust_on_first_use: Annotated[
+        bool,
+        typer.Option("--trust-on-first-use", help="Pin the lab's unknown SSH host keys."),
+    ] = False,
+    author: Annotated[str | None, typer.Option("--author", help="Who rehearses it.")] = None,
+    state_dir: StateOpt = Path(".govnet"),
+    json_out: JsonOpt = False,
+) -> None:
+    """Rehearse change ID in a lab twin: probe every site from the lab's NMS, apply the
+    change's inventory to every router of the lab through the safe-change path (journal,
+    confirm timers, verification), probe again, then restore every router as it was.
+    Reports every site whose reachability changed; succeeds when every changed router
+    verified and no site that answered before stopped answering. The result is kept with
+    the change: `govnet link apply --change ID` requires a successful rehearsal of the
+    same inventory content. The lab's host keys, backups and journal live in
+    <state-dir>/twin/, apart from the real network's. Exit 1 when the rehearsal fails."""
+    from controller.cli.provisioning import Selection, report, run_engine
+    from controller.cli.twin import install_gate, print_sites
+    from controller.provision.engine import Engine, Interrupted
+
+    store = ChangeStore(state_dir)
+    record = store.get(ident)
+    if record.state in ("finished", "cancelled"):
+        raise UsageError(f"change {ident} is {record.state}: nothing to rehearse")
+    path = inventory or Path(record.inventory)
+    if not path.exists():
+        raise UsageError(f"change {ident}: its inventory {path} does not exist (use -i PATH)")
+    if not lab.exists():
+        raise UsageError(f"--lab {lab}: no such topology file")
+    digest = inventory_digest(path)
+    selection = Selection(
+        path,
+        [],
+        [],
+        True,
+        lab,
+        None,
+        workers,
+        state_dir / "twin",
+        trust_on_first_use,
+        confirm_timeout,
+    )
+    gates = []
+
+    def prepare(inv: Inventory, where: Reach) -> None:
+        where.options.rehearse = True
+        gates.append(install_gate(inv, where, production=False))
+
+    try:
+        results, notes = run_engine(selection, Engine.apply, json_out, prepare)
+    except Interrupted as exc:
+        report("rehearse", exc.results, [], json_out)
+        raise
+    rehearsal = rehearsal_of(
+        results,
+        gates[0].report(),
+        lab=str(lab),
+        revision=inventory_revision(path),
+        digest=digest,
+        who=_who(author),
+    )
+    store.rehearsed(ident, rehearsal)
+    if json_out:
+        output.print_json(
+            masking.mask_data(
+                {
+                    "change": ident,
+                    "rehearsal": rehearsal.as_dict(),
+                    "devices": [r.as_dict() for r in results],
+                    "notes": notes,
+                }
+            )
+        )
+    else:
+        report("rehearse", results, notes, json_out)
+        print_sites(gates[0])
+        verdict = "[green]succeeded[/green]" if rehearsal.ok else "[bold red]FAILED[/bold red]"
+        output.console.print(
+            f"rehearsal of change {ident} in {lab} {verdict}: {rehearsal.report['summary']}"
+        )
+    if not rehearsal.ok:
+        raise typer.Exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from enum import StrEnum
 from pathlib import Path
@@ -12,12 +13,14 @@ import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from controller.cli import output
+from controller.cli.state import InventoryOpt, inventory_path
 from controller.errors import UsageError
+from controller.soc.backends import HttpAlertmanager
 from simulations.checks import run_checks
 from simulations.faults import Faults, Impairment
 from simulations.graph import mermaid
 from simulations.lab import Lab
-from simulations.scenario import apply_fault, run_scenario
+from simulations.scenario import apply_fault, is_campaign, load_scenario, run_scenario
 
 app = typer.Typer(
     help="Run containerlab topologies on network namespaces with real FRR, sshd and snmpd.",
@@ -275,15 +278,58 @@ app.add_typer(scenario_app, name="scenario")
 
 @scenario_app.command("run")
 def scenario_run(
+    ctx: typer.Context,
     topology: Topology,
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a shipped one's name).")],
+    soc: Annotated[
+        bool,
+        typer.Option(
+            "--soc",
+            help="For a campaign (a scenario with alerts steps): start the probes in the lab's"
+            " NMS namespace and Prometheus + Alertmanager on free loopback ports for the run"
+            " (the inventory is -i, the one the lab was rendered from), stopped afterwards.",
+        ),
+    ] = False,
+    alertmanager_url: Annotated[
+        str | None,
+        typer.Option(
+            "--alertmanager-url",
+            help="For a campaign: judge its alerts steps against this running Alertmanager"
+            " (govnet soc up, with govnet probe serve polling the lab).",
+        ),
+    ] = None,
+    inventory: InventoryOpt = None,
     lab_dir: LabDir = None,
     json_: Json = False,
 ) -> None:
-    """Run a scenario's fault/wait/check steps against a lab that is up."""
+    """Run a scenario's fault/wait/check/alerts steps against a lab that is up. A
+    campaign's alerts steps say which alerts must page, which must exist but stay
+    suppressed, which must stay quiet and which must be resolved; they need --soc or
+    --alertmanager-url. The shipped campaigns for topologies/lab.clab.yml: province-cut,
+    dual-homed-uplink-loss, core-node-loss, ministry-link-loss, flapping-commune and
+    soc-drill (simulations/scenarios/)."""
     lab = _lab(topology, lab_dir)
-    with _Progress(f"scenario {scenario.stem}", not json_) as progress:
-        result = run_scenario(lab, scenario, progress)
+    if soc and alertmanager_url:
+        raise UsageError("--soc and --alertmanager-url exclude each other")
+    with contextlib.ExitStack() as stack:
+        alerts = None
+        if alertmanager_url:
+            alerts = HttpAlertmanager(alertmanager_url).alerts
+        elif soc and is_campaign(load_scenario(scenario)):
+            from simulations.campaign import CampaignSoc
+
+            nms = [n.name for n in lab.plan.nodes if n.node.labels.get("govnet-role") == "nms"]
+            if not nms:
+                raise UsageError(f"{topology}: no node labelled govnet-role: nms to probe from")
+            campaign = CampaignSoc(
+                inventory_path(ctx, inventory),
+                lab.plan.node(nms[0]).netns,
+                lab.plan.lab_dir / "campaign-soc",
+                log=lambda message: output.err_console.print(message, markup=False),
+            )
+            alerts = stack.enter_context(campaign).alerts
+        with _Progress(f"scenario {scenario.stem}", not json_) as progress:
+            result = run_scenario(lab, scenario, progress, alerts)
     if json_:
         output.print_json(dataclasses.asdict(result))
     else:

@@ -6,12 +6,16 @@ golden-file tested only (no such device exists in the lab).
 
 from __future__ import annotations
 
+import getpass
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from controller.change.gate import ProbeGate
+from controller.change.records import ChangeStore, require_rehearsal
+from controller.change.revision import inventory_digest
 from controller.cli import output
 from controller.cli.provisioning import (
     AllOpt,
@@ -19,6 +23,7 @@ from controller.cli.provisioning import (
     LabOpt,
     NetnsOpt,
     ProductionOpt,
+    Reach,
     Selection,
     StateOpt,
     TofuOpt,
@@ -28,8 +33,11 @@ from controller.cli.provisioning import (
     run_engine,
 )
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
+from controller.cli.twin import install_gate, print_sites
 from controller.inventory import load_inventory
-from controller.provision.engine import Engine, Interrupted
+from controller.inventory.model import Inventory
+from controller.netguard import production_declared
+from controller.provision.engine import DeviceResult, Engine, Interrupted
 from controller.provision.journal import Journal
 
 app = typer.Typer(
@@ -139,6 +147,19 @@ def apply(
     ] = None,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
+    change: Annotated[
+        int | None,
+        typer.Option(
+            "--change",
+            metavar="ID",
+            min=1,
+            max=2**63 - 1,
+            help="Apply change record ID: refused unless `govnet change rehearse ID` "
+            "succeeded with this very inventory (same content); kept only when one probe "
+            "cycle after verification shows every site that was up before still up (the "
+            "probe gate), else rolled back. Recorded in the change's history.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Back up, journal, arm the device's confirm timer, push, verify everything the change
@@ -172,14 +193,47 @@ def apply(
         production=production,
         shell_user=shell_user,
     )
+    gated = None if change is None else GatedChange(change, selection)
     try:
-        results, notes = run_engine(selection, Engine.apply, json_out)
+        results, notes = run_engine(
+            selection, Engine.apply, json_out, gated.prepare if gated else None
+        )
     except Interrupted as exc:
         report("apply", exc.results, [], json_out)
         raise
     report("apply", results, notes, json_out)
+    if gated is not None:
+        gated.finish(results, json_out)
     if any(r.failed for r in results):
         raise typer.Exit(1)
+
+
+class GatedChange:
+    """`link apply --change ID`: the rehearsal required up front, the probe gate on."""
+
+    def __init__(self, ident: int, selection: Selection) -> None:
+        self.ident = ident
+        self.selection = selection
+        self.store = ChangeStore(selection.state_dir)
+        record = self.store.get(ident)
+        digest = inventory_digest(selection.inventory)
+        require_rehearsal(record, self.store.rehearsals(ident), digest)
+        self.gate: ProbeGate | None = None
+
+    def prepare(self, inv: Inventory, where: Reach) -> None:
+        production = production_declared(inv, self.selection.production)
+        self.gate = install_gate(inv, where, production)
+
+    def finish(self, results: list[DeviceResult], quiet: bool) -> None:
+        assert self.gate is not None
+        if not quiet:
+            print_sites(self.gate)
+        kept = sorted(r.device for r in results if r.status == "applied")
+        undone = sorted(r.device for r in results if r.failed)
+        detail = f"applied on {len(kept)} device(s); {self.gate.report()['summary']}"
+        if undone:
+            detail = f"rolled back ({', '.join(undone)}); {self.gate.report()['summary']}"
+        self.store.note(self.ident, f"cli:{getpass.getuser()}", "apply", detail)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from controller import masking
 from controller.cli import output
 from controller.errors import UsageError
 from controller.inventory import load_inventory
+from controller.inventory.model import Inventory
 from controller.netguard import check_reach, destinations, production_declared
 from controller.provision.engine import DeviceResult, Engine, Options, no_progress
 from controller.provision.engine import Progress as ProgressFn
@@ -176,11 +177,15 @@ class Selection:
 
 
 def run_engine(
-    selection: Selection, action: Callable[[Engine], T], quiet: bool
+    selection: Selection,
+    action: Callable[[Engine], T],
+    quiet: bool,
+    prepare: Callable[[Inventory, Reach], None] | None = None,
 ) -> tuple[T, list[str]]:
     """Load the inventory, pick the devices, refuse to reach a real network unless told
     (:func:`controller.netguard.check_reach`), and run ``action`` with live progress.
-    Every secret the inventory references is registered for masking first."""
+    Every secret the inventory references is registered for masking first. ``prepare``
+    may set more options (a probe gate, a rehearsal) once the lab's defaults apply."""
     inv = load_inventory(selection.inventory)
     devices, notes = select_devices(inv, selection.links, selection.devices, selection.everything)
     lab = lab_name(selection.lab) if selection.lab is not None else None
@@ -206,6 +211,8 @@ def run_engine(
         "netns": selection.netns or "",
         "production": "true" if selection.production else "",
     }
+    if prepare is not None:
+        prepare(inv, where)
     specs = device_specs(inv, devices, where.lab, notes)
     with device_progress([spec.device.name for spec in specs], not quiet) as progress:
         return action(Engine(inv, specs, where.options, progress)), notes
@@ -228,6 +235,7 @@ STATUS_STYLE = {
     "changes": "yellow",
     "applied": "green",
     "rolled-back": "bold red",
+    "rehearsed": "green",
     "restored": "yellow",
     "confirmed": "green",
     "failed": "bold red",

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from controller import masking
 from controller.errors import GovnetError
@@ -117,6 +117,20 @@ class Options:
     it FRR changes are rolled back from the controller only."""
     journal_context: dict[str, str] = field(default_factory=dict)
     """How this run reached its devices, kept in the journal for ``link recover``."""
+    gate: Gate | None = None
+    """Asked before the push and after verification (the probe gate): any problem it
+    reports rolls every changed device back."""
+    rehearse: bool = False
+    """A rehearsal (in a lab twin): push, verify and gate as for real, then restore every
+    changed device; verified and restored devices end ``rehearsed``."""
+
+
+class Gate(Protocol):
+    def before(self) -> None: ...
+
+    def after(self) -> list[str]:
+        """Problems that fail the change (empty: it passes)."""
+        ...
 
 
 @dataclass
@@ -341,6 +355,10 @@ class Engine:
                     for work in changed:
                         self.progress(work.spec.device.name, "taking a baseline")
                     self.baseline = take_baseline(self._sessions(works), self._nms())
+                    if self.options.gate is not None:
+                        for work in changed:
+                            self.progress(work.spec.device.name, "probing before the change")
+                        self.options.gate.before()
                     change = self._open_change(changed)
                     checkpoint("before-push", self._stopping)
                     self._parallel(self._arm, changed)  # the device's own undo timer
@@ -348,6 +366,11 @@ class Engine:
                     pushed = [w for w in changed if w.result is None]
                     failed_devices = {w.spec.device.name for w in changed if w.result is not None}
                     failed_devices |= self._verify(pushed, works)
+                    failed_devices |= self._gate(pushed, failed_devices)
+                    rehearsed = set()
+                    if self.options.rehearse:  # keep nothing: restore what verified too
+                        rehearsed = {w.spec.device.name for w in pushed} - failed_devices
+                        failed_devices |= rehearsed
                     confirmed = self._parallel(
                         self._confirm,
                         [w for w in pushed if w.armed and w.spec.device.name not in failed_devices],
@@ -359,6 +382,11 @@ class Engine:
                             self.journal.set_phase(change, name, "verified")
                     to_restore = [w for w in changed if w.spec.device.name in failed_devices]
                     self._parallel(self._restore, to_restore)
+                    for work in to_restore:
+                        result = work.result
+                        rehearsal = work.spec.device.name in rehearsed
+                        if rehearsal and result is not None and result.status == "rolled-back":
+                            result.status = "rehearsed"
                     for work in pushed:
                         if work.result is None:
                             work.result = DeviceResult(
@@ -803,6 +831,39 @@ class Engine:
                     name, "applied", "", work.plan.commands, work.plan.diff, by_device.get(name, [])
                 )
         return failed
+
+    def _gate(self, pushed: list[_Work], failed: set[str]) -> set[str]:
+        """Every changed device when the gate finds a problem after a verified push. A
+        rehearsal probes even when verification failed (it reports what the change did)."""
+        gate = self.options.gate
+        verified = [w for w in pushed if w.spec.device.name not in failed]
+        if gate is None or not pushed or not (verified or self.options.rehearse):
+            return set()
+        for work in pushed:
+            self.progress(work.spec.device.name, "probe gate: one probe cycle")
+        try:
+            problems = gate.after()
+        except Exception as exc:  # no verdict is a failed gate: the change is undone
+            problems = [f"probe gate: no verdict: {failure('probes', exc)}"]
+        if not problems:
+            for work in verified:
+                if work.result is not None:
+                    work.result.checks.append("ok: probe gate: every site up before is up")
+            return set()
+        for work in verified:
+            assert work.plan is not None
+            checks = (work.result.checks if work.result else []) + [
+                f"FAILED: {p}" for p in problems
+            ]
+            work.result = DeviceResult(
+                work.spec.device.name,
+                "rolled-back",
+                "; ".join(problems),
+                work.plan.commands,
+                work.plan.diff,
+                checks,
+            )
+        return {w.spec.device.name for w in pushed}
 
     def _restore(self, work: _Work) -> None:
         name = work.spec.device.name

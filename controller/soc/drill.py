@@ -2,29 +2,31 @@
 from inside the lab, Prometheus + Alertmanager, the SOC console — and a province
 uplink cut and healed while the console is watched through its own JSON API.
 
-Used by tests/soc/test_e2e_lab.py, bench/soc.py and scripts/demo.py. Every process it
-starts is recorded and stopped by PID; every wait is bounded.
+Used by tests/soc/test_e2e_lab.py, bench/soc.py and scripts/demo.py, for the console and
+its timing; the drill's alert assertions also run as a declarative campaign beside the
+lab (simulations/scenarios/soc-drill.yaml, `govnet lab scenario run --soc`), and the
+process helpers live there (simulations/campaign.py). Every process it starts is
+recorded and stopped by PID; every wait is bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from controller.soc.errors import SocError
+from simulations.campaign import Child, govnet_command, start_child, start_probes
+
+__all__ = ["Child", "govnet_command", "start_child", "start_probes"]  # moved beside the lab
 
 LAB_NMS = "clab-lab-nms-1"
 CUT = "core-1:eth5"  # Battambang's only uplink (pr-kh2 and its four communes)
@@ -36,106 +38,6 @@ Log = Callable[[str], None]
 
 def _quiet(message: str) -> None:
     return
-
-
-def govnet_command() -> list[str]:
-    """The govnet CLI of this virtualenv."""
-    script = Path(sys.executable).parent / "govnet"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from controller.cli.main import run; run()"]
-
-
-# ---------------------------------------------------------------------------- children
-
-
-@dataclass
-class Child:
-    """A process this drill started, in its own session (Ctrl-C reaches only us)."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM, wait, SIGKILL — this PID only."""
-        if self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, sig)
-            try:
-                self.proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def tail(self, lines: int = 5) -> str:
-        try:
-            text = self.log.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return " | ".join(text[-lines:])
-
-
-def start_child(name: str, argv: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    handle: IO[bytes]
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    return Child(name, proc, log)
-
-
-def start_probes(
-    inventory: Path,
-    port: int,
-    state_dir: Path,
-    interval: float = 15.0,
-    netns: str = LAB_NMS,
-    env: dict[str, str] | None = None,
-    notifications: bool = False,
-) -> Child:
-    """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback;
-    with ``notifications``, also receiving the lab nodes' informs and sshd syslog on the
-    NMS's addresses (the ports the rendered topology sends them to)."""
-    from controller.topology.render import LAB_SYSLOG_PORT, LAB_TRAP_PORT
-
-    traps = f"0.0.0.0:{LAB_TRAP_PORT}" if notifications else "off"
-    syslog = f"0.0.0.0:{LAB_SYSLOG_PORT}" if notifications else "off"
-    argv = [
-        *govnet_command(),
-        "probe",
-        "serve",
-        "-i",
-        str(inventory),
-        "--netns",
-        netns,
-        "--interval",
-        f"{interval:g}",
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--traps-listen",
-        traps,
-        "--syslog-listen",
-        syslog,
-        "--traps-file",
-        str(state_dir / "probes" / "traps.json"),
-    ]
-    return start_child("probes", argv, state_dir / "logs" / "probes.log", env)
 
 
 # ---------------------------------------------------------------------------- console

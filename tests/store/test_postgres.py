@@ -58,7 +58,11 @@ def test_migrations_keep_sqlites_sizes_in_postgresql_types() -> None:
         "kw DOUBLE PRECISION"
     )
     assert identity_tables(migrations_of("hosting")) == {"requests", "events"}
-    assert identity_tables(migrations_of("changes")) == {"changes", "change_events"}
+    assert identity_tables(migrations_of("changes")) == {
+        "changes",
+        "change_events",
+        "change_rehearsals",
+    }
     assert identity_tables(migrations_of("sessions")) == set()
 
 

@@ -149,6 +149,8 @@ def apply_fault(
             opts[action] = rest[1]
     else:
         actions = [k for k in spec if k in ACTIONS]
+        if "impair" in actions:  # delay/loss are faults of their own, and impair's options
+            actions = ["impair"]
         if len(actions) != 1:
             raise LabError(f"fault needs exactly one of {', '.join(ACTIONS)}: {dict(spec)!r}")
         action, target = actions[0], str(spec[actions[0]] or "")

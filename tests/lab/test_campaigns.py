@@ -159,3 +159,24 @@ def test_a_campaign_without_the_soc_is_refused_in_one_line_before_any_fault() ->
     assert done.returncode != 0
     assert "scenario province-cut asserts alerts: it needs the SOC" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+class _RecordedFaults:
+    """Stands in for the lab's fault layer: records what apply_fault asked of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, object]] = []
+
+    def impair(self, target: str, impairment: object) -> None:
+        self.calls.append(("impair", target, impairment))
+
+
+def test_an_impair_mapping_takes_delay_and_loss_as_its_options_not_as_faults() -> None:
+    from simulations.faults import Impairment
+    from simulations.scenario import apply_fault
+
+    faults = _RecordedFaults()
+    spec = {"impair": "r1:eth1", "delay": "40ms", "loss": "1%"}
+    said = apply_fault(faults, spec)  # type: ignore[arg-type]
+    assert faults.calls == [("impair", "r1:eth1", Impairment.parse("40ms", None, "1%", None))]
+    assert said.startswith("impair r1:eth1")

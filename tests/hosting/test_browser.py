@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from tests.conftest import CHROMIUM, require
 from tests.hosting.browser_steps import sign_in, sign_out
 from tests.hosting.conftest import Workspace
-from tests.hosting.web import console_app, free_port
+from tests.hosting.web import console_app, serving
 
 
 @dataclass
@@ -33,20 +30,8 @@ class Live:
 @pytest.fixture()
 def live(lab_copy: Workspace) -> Iterator[Live]:
     require(Path(CHROMIUM).exists(), "Debian's chromium is not installed (deps/apt-soc.txt)")
-    port = free_port()
-    app = console_app(lab_copy.inventory, lab_copy.state)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the console did not start listening"
-        yield Live(f"http://127.0.0.1:{port}", lab_copy)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(console_app(lab_copy.inventory, lab_copy.state)) as url:
+        yield Live(url, lab_copy)
 
 
 def test_a_focal_officer_requests_hosting_and_sees_it_approved(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from controller.cli.provisioning import lab_name
 from simulations.lab import Lab
 from tests.conftest import CHROMIUM, LAB_TOPOLOGY, require
 from tests.hosting.browser_steps import sign_in, sign_out
 from tests.hosting.conftest import LAB_INVENTORY, Workspace, copy_inventory
-from tests.hosting.web import console_app, free_port
+from tests.hosting.web import console_app, serving
 
 pytestmark = pytest.mark.lab
 
@@ -44,19 +42,10 @@ def live(lab_network: Lab) -> Iterator[Live]:
     ws = Workspace(copy_inventory(LAB_INVENTORY, base / "inventory"), base / "state")
     lab_name(LAB_TOPOLOGY)  # the topology's ${VAR:=default}s, as `soc serve --lab` does
     app = console_app(ws.inventory, ws.state, provision_lab=LAB_TOPOLOGY, provision_tofu=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the console did not start listening"
-        yield Live(f"http://127.0.0.1:{port}", ws, lab_network)
+        with serving(app) as url:
+            yield Live(url, ws, lab_network)
     finally:
-        server.should_exit = True
-        thread.join(10)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -6,7 +6,6 @@ inhibition rules decide what is suppressed. Only 127.0.0.1 URLs are opened."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from controller.web import WebSettings, create_app
 from controller.web.users import UserStore
 from tests.conftest import CHROMIUM, ROOT, require
+from tests.hosting.web import serving as serve_app
 from tests.soc.helpers import (
     am_alert,
     am_get,
-    free_port,
     prom_query,
     push_alerts,
     real_stack,
@@ -125,18 +123,8 @@ class Live:
 @contextmanager
 def serving(settings: WebSettings) -> Iterator[str]:
     """The console of ``settings`` under uvicorn on a free loopback port: its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 20, "the console to listen")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve_app(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

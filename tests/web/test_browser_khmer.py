@@ -15,20 +15,18 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require
+from tests.hosting.browser_steps import sign_in
 from tests.hosting.conftest import Workspace, lab_copy  # noqa: F401  (a lab inventory copy)
 from tests.hosting.khmer import CONTACT, JUSTIFICATION
-from tests.hosting.web import PASSWORD, console_app, free_port
+from tests.hosting.web import console_app, serving
 from tests.web.test_browser import Live, live  # noqa: F401  (the real-stack console)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -91,28 +89,8 @@ class Hosting:
 
 @pytest.fixture()
 def hosting(lab_copy: Workspace) -> Iterator[Hosting]:  # noqa: F811
-    port = free_port()
-    app = console_app(lab_copy.inventory, lab_copy.state)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the console did not start listening"
-        yield Hosting(f"http://127.0.0.1:{port}", lab_copy)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
+    with serving(console_app(lab_copy.inventory, lab_copy.state)) as url:
+        yield Hosting(url, lab_copy)
 
 
 def fonts_of(page: Any, selector: str) -> dict[str, int]:

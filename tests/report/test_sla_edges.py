@@ -95,6 +95,7 @@ def test_an_upstream_outage_without_word_from_the_parents_is_blamed_on_them_all(
         (T0 + 6000 - 30, "core-1"),  # less than a step before the outage: its cause
         (T0 + 6000 - STEP, "pr-kh2"),  # a step before: no word, the parent is named
     ],
+    ids=["half-a-step-before", "a-step-before"],
 )
 def test_only_an_ancestor_down_within_a_step_of_the_outage_is_its_root_cause(
     core_down_at: float, blamed: str

@@ -231,6 +231,7 @@ class Room(Model):
 class Datacentre(Model):
     code: Name
     name: Text
+    name_km: KhmerName | None = None  # e.g. មជ្ឈមណ្ឌលទិន្នន័យជាតិ
     role: Literal["primary", "dr"]
     province: ProvinceCode
     rooms: list[Room] = []

@@ -168,6 +168,10 @@ class Say:
     def gettext(self) -> Callable[[str], str]:
         return self._translations.gettext
 
+    @property
+    def translations(self) -> NullTranslations:
+        return self._translations
+
     def number(self, value: float, digits: int = 0) -> str:
         return number(value, self.language, digits)
 

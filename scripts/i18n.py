@@ -29,6 +29,7 @@ SOURCES: list[tuple[Path, list[tuple[str, str]]]] = [
     (ROOT / "controller" / "web", [("**.py", "python"), ("templates/**.html", "jinja2")]),
     (ROOT / "controller" / "hosting", [("request.py", "python")]),
     (ROOT / "controller", [("i18n.py", "python"), ("charts.py", "python")]),
+    (ROOT / "controller" / "report", [("**.py", "python"), ("templates/**.html", "jinja2")]),
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}

@@ -208,6 +208,7 @@ class Service(Model):
 class Tenant(Model):
     code: TenantCode
     name: Text
+    name_km: KhmerName | None = None  # e.g. ក្រសួងសុខាភិបាល
     kind: Literal["ministry", "institution"] = "ministry"
     services: list[Service] = []
 

@@ -97,3 +97,23 @@ def test_reports_need_a_sign_in(app_client: TestClient) -> None:
     response = app_client.get(f"/reports/sla/tenant/MEF?month={MONTH}")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+def test_a_khmer_readers_report_page_and_downloads_are_in_khmer(
+    app_client: TestClient, tmp_path: Path
+) -> None:
+    sign_in(app_client, "erin")
+    km = {"accept-language": "km"}
+    index = app_client.get(f"/reports?month={MONTH}", headers=km).text
+    assert "<h1>របាយការណ៍</h1>" in index and "ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ" in index
+    page = app_client.get(f"/reports/sla/tenant/MEF?month={MONTH}", headers=km).text
+    assert "<h1>របាយការណ៍កម្រិតសេវា — ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ" in page
+    assert "ខាងលើ (upstream)៖ core-1" in page and "10 វិច្ឆិកា 2026, 10:00" in page
+    assert "ទាញយក៖" in page and "Download:" not in page and "Outages" not in page
+    html = app_client.get(f"/reports/sla/tenant/MEF/download/html?month={MONTH}", headers=km)
+    assert '<html lang="km">' in html.text and "<h2>ការដាច់</h2>" in html.text
+    english = app_client.get(f"/reports/sla/tenant/MEF/download/json?month={MONTH}")
+    khmer = app_client.get(f"/reports/sla/tenant/MEF/download/json?month={MONTH}", headers=km)
+    assert khmer.content == english.content  # machine-readable: the same in any language
+    pdf = app_client.get(f"/reports/sla/tenant/MEF/download/pdf?month={MONTH}", headers=km)
+    assert_not_blank_pdf(pdf.content, tmp_path)

@@ -154,7 +154,7 @@ class Chart:
             )
         for bar in self.bars:
             out.append(
-                f'<rect class="bar {bar.css}" x="{bar.x:.1f}" y="{bar.y:.1f}"'
+                f'<rect class="day-bar {bar.css}" x="{bar.x:.1f}" y="{bar.y:.1f}"'
                 f' width="{bar.width:.1f}" height="{bar.height:.1f}" fill="{COLOURS[bar.css]}"/>'
             )
         for line in self.lines:
@@ -197,10 +197,7 @@ def time_ticks(
     ticks = []
     for f in (0, 0.25, 0.5, 0.75, 1.0):
         moment = datetime.fromtimestamp(start + span * f, UTC)
-        if span <= 2 * 86400:
-            text = moment.astimezone(ICT).strftime("%H:%M")
-        else:
-            text = say.day_month(moment, ICT)
+        text = say.clock(moment, ICT) if span <= 2 * 86400 else say.day_month(moment, ICT)
         ticks.append((x(start + span * f), text))
     return tuple(ticks)
 

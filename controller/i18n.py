@@ -137,6 +137,11 @@ def day_month(value: datetime, language: str, zone: tzinfo) -> str:
     return babel_datetime(value.astimezone(zone), "d MMM", tzinfo=zone, locale=language)
 
 
+def clock(value: datetime, language: str, zone: tzinfo) -> str:
+    """The time of day in ``zone``: 14:05 (CLDR ``HH:mm`` in both languages)."""
+    return babel_datetime(value.astimezone(zone), "HH:mm", tzinfo=zone, locale=language)
+
+
 def duration(delta: timedelta, language: str) -> str:
     return age(delta.total_seconds(), language)
 
@@ -189,6 +194,9 @@ class Say:
 
     def day_month(self, value: datetime, zone: tzinfo) -> str:
         return day_month(value, self.language, zone)
+
+    def clock(self, value: datetime, zone: tzinfo) -> str:
+        return clock(value, self.language, zone)
 
 
 @functools.cache

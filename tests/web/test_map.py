@@ -23,10 +23,13 @@ from controller.web.views.map import (
     CELL_H,
     CELL_W,
     POSITIONS,
+    TILE_TEXT,
     MapTile,
     NationalMap,
+    _province_tile,
     fit,
     national_map,
+    width,
 )
 from controller.web.views.overview import Tile, tiles
 from tests.conftest import ROOT
@@ -314,3 +317,13 @@ def test_the_map_cuts_a_khmer_name_between_clusters_never_inside_one() -> None:
     following = (name * 3)[len(cut) - 1]  # the first character left out starts a cluster
     assert not ("\u17b6" <= following <= "\u17d3") and cut[-2] != "\u17d2"
     assert fit("Banteay Meanchey and more", 10) == "Banteay M…"  # as before for Latin
+
+
+def test_a_khmer_tile_keeps_its_alert_count_when_the_words_do_not_fit() -> None:
+    alert = parse_alerts(
+        [am_alert("d000000000000001", {"alertname": "GovnetMinistryDown", "severity": "critical"})]
+    )[0]
+    tile = Tile("KH-12", "Phnom Penh", 4, 4, 0, 0, True, alert, 12, name_km="រាជធានីភ្នំពេញ")
+    status = {lang: _province_tile(tile, 0, 0, say(lang)).lines[2] for lang in ("en", "km")}
+    assert status == {"en": "critical · 12 alerts", "km": "ធ្ងន់ធ្ងរខ្លាំង · 12"}
+    assert all(width(line) <= TILE_TEXT for line in _province_tile(tile, 0, 0, say("km")).lines)

@@ -57,7 +57,7 @@ POSITIONS: tuple[tuple[str, str, str, int, int], ...] = (
     ("KH-21", "Takeo", "ខេត្តតាកែវ", 3, 4),
 )
 COLUMNS = 6
-CELL_W, CELL_H, GAP, PAD = 144, 94, 6, 8
+CELL_W, CELL_H, GAP, PAD = 150, 94, 6, 8
 BOX_W, BOX_H, BOX_SPACING = 240, 74, 280
 BOX_Y = 30  # room above the boxes for the arc between the data centres
 GRID_Y = BOX_Y + BOX_H + 34
@@ -128,20 +128,25 @@ class Place:
     name_km: str | None = None  # on Khmer pages, when the inventory has one
 
 
-TILE_TEXT, BOX_TEXT = 21, 32  # characters that fit a line (the full text is in the label)
+TILE_TEXT, BOX_TEXT = 22, 34  # Latin characters that fit a line (the label says all)
 
 
 def _short(alert: AlertView) -> str:
     return alert.name.removeprefix("Govnet")
 
 
+def width(text: str) -> float:
+    """How wide ``text`` is, in widths of a Latin character (see :func:`fit`)."""
+    return sum(_width(text, index) for index in range(len(text)))
+
+
 def fit(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters of width: Khmer's combining signs (vowels,
-    coeng and the subscript consonant it joins) take none of their own."""
-    width, cut = 0, len(text)
+    """``text`` cut to ``limit`` widths of a Latin character: a Khmer letter is wider
+    (KHMER_WIDTH), its combining signs (vowels, coeng and the subscript consonant it
+    joins) take no width of their own, and a cut never splits a Khmer cluster."""
+    width, cut = 0.0, len(text)
     for index in range(len(text)):
-        if not _combining(text, index):
-            width += 1
+        width += _width(text, index)
         if width > limit:
             cut = index
             break
@@ -150,6 +155,15 @@ def fit(text: str, limit: int) -> str:
     while cut > 0 and _combining(text, cut):  # never split a Khmer cluster
         cut -= 1
     return text[: max(cut - 1, 0)].rstrip() + "…"
+
+
+KHMER_WIDTH = 1.3  # a Khmer letter in Khmer OS against an average Latin one, at 11 px
+
+
+def _width(text: str, index: int) -> float:
+    if _combining(text, index):
+        return 0.0
+    return KHMER_WIDTH if "\u1780" <= text[index] <= "\u17ff" else 1.0
 
 
 def _combining(text: str, index: int) -> bool:
@@ -186,10 +200,12 @@ def _counted(tile_alerts: int, suppressed: int, silenced: int, say: Say) -> list
 def _province_tile(tile: Tile, x: int, y: int, say: Say) -> MapTile:
     trouble = [say(t) for t in tile.trouble]
     if tile.alert is not None:
-        more = ""
-        if tile.alerts > 1:
-            more = " · " + say.ngettext("%(num)d alert", "%(num)d alerts", tile.alerts)
-        status, detail = _severity(tile.alert, say) + more, _short(tile.alert)
+        status, detail = _severity(tile.alert, say), _short(tile.alert)
+        if tile.alerts > 1:  # "critical · 3 alerts", or "critical · 3" where that is too long
+            more = say.ngettext("%(num)d alert", "%(num)d alerts", tile.alerts)
+            if width(f"{status} · {more}") > TILE_TEXT:
+                more = say.number(tile.alerts)
+            status = f"{status} · {more}"
         spoken = _said(tile.alert, say)
     elif trouble:  # the tile says the first; the label says all (the card: Tile.trouble)
         status, detail = _severity(tile.colour, say), trouble[0]
@@ -210,7 +226,9 @@ def _province_tile(tile: Tile, x: int, y: int, say: Say) -> MapTile:
         said.append(tile.alert.summary_in(say.language))
     said += _counted(tile.alerts, tile.suppressed, tile.silenced, say)
     said.append(communes)
-    lines = (fit(name, TILE_TEXT), communes, status) + ((fit(detail, TILE_TEXT),) if detail else ())
+    lines = (fit(name, TILE_TEXT), fit(communes, TILE_TEXT), fit(status, TILE_TEXT)) + (
+        (fit(detail, TILE_TEXT),) if detail else ()
+    )
     corner = ""
     if tile.suppressed:
         corner = say._("+%(count)s suppressed", count=say.number(tile.suppressed))
@@ -296,7 +314,7 @@ def _box(place: Place, x: int, alerts: Sequence[AlertView], up: dict[str, bool],
         x=x,
         y=BOX_Y,
         colour=colour,
-        lines=(fit(name, BOX_TEXT), devices, fit(status, BOX_TEXT), *more),
+        lines=(fit(name, BOX_TEXT), fit(devices, BOX_TEXT), fit(status, BOX_TEXT), *more),
         label=say._("; ").join(said),
         href=place.href,
     )

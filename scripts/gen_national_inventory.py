@@ -315,13 +315,21 @@ groups:
     # data centres: NDC 2 halls x 20 racks, DR 1 hall x 12 racks; a ToR per rack
     dc_lines = ["datacentres:"]
     tor_lines: list[str] = []
-    for code, name, role, province, halls in (
-        ("NDC", "National Data Centre", "primary", "KH-12", (("hall-a", "A"), ("hall-b", "B"))),
-        ("DR", "Disaster Recovery Site", "dr", "KH-17", (("hall-1", "D"),)),
+    for code, name, name_km, role, province, halls in (
+        (
+            "NDC",
+            "National Data Centre",
+            "មជ្ឈមណ្ឌលទិន្នន័យជាតិ",
+            "primary",
+            "KH-12",
+            (("hall-a", "A"), ("hall-b", "B")),
+        ),
+        ("DR", "Disaster Recovery Site", "ទីតាំងបម្រុង", "dr", "KH-17", (("hall-1", "D"),)),
     ):
         dc_lines += [
             f"  - code: {code}",
             f"    name: {name}",
+            f"    name_km: {name_km}",
             f"    role: {role}",
             f"    province: {province}",
             "    rooms:",

@@ -83,6 +83,7 @@ class Subject:
     tenant: str
     role: str
     parents: tuple[str, ...] = ()
+    site_name_km: str | None = None  # shown on Khmer reports; JSON/CSV keep site_name
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class Report:
     sites: tuple[SiteSla, ...]
     links: tuple[LinkSla, ...]
     maintenance: tuple[Maintenance, ...] = field(default=())
+    name_km: str | None = None  # shown on Khmer reports; JSON/CSV keep name
 
     @property
     def outages(self) -> list[Outage]:

@@ -28,14 +28,8 @@ import i18n as catalogs
 KHMER = "ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ"
 
 
-def sample_report(title: str = "ប្តូរ optic MEF") -> sla.Report:
-    rtt = tuple((T0 + 300 * (i + 1), 0.012 + 0.001 * (i % 7)) for i in range(8640))
-    window = Maintenance(7, title, T0 + 1000 * 60, T0 + 1060 * 60, frozenset({"mr-mef"}))
-    samples = {
-        "mr-mef": DeviceSamples(
-            covered=WHOLE, down=slots((10, 12), (1010, 1019), (5000, 5090)), rtt_p95=rtt
-        )
-    }
+def mef_report(samples: dict[str, DeviceSamples], window: Maintenance) -> sla.Report:
+    """MEF's month (a Khmer tenant name, its ministry link, one maintenance window)."""
     return sla.report(
         scope="tenant",
         code="MEF",
@@ -49,6 +43,17 @@ def sample_report(title: str = "ប្តូរ optic MEF") -> sla.Report:
         maintenance=(window,),
         links=[sla.LinkSubject("core-1:eth6--mr-mef:eth1", "ministry-core", "mr-mef")],
     )
+
+
+def sample_report(title: str = "ប្តូរ optic MEF") -> sla.Report:
+    rtt = tuple((T0 + 300 * (i + 1), 0.012 + 0.001 * (i % 7)) for i in range(8640))
+    window = Maintenance(7, title, T0 + 1000 * 60, T0 + 1060 * 60, frozenset({"mr-mef"}))
+    samples = {
+        "mr-mef": DeviceSamples(
+            covered=WHOLE, down=slots((10, 12), (1010, 1019), (5000, 5090)), rtt_p95=rtt
+        )
+    }
+    return mef_report(samples, window)
 
 
 def khmer_fonts(pdf: bytes) -> tuple[int, set[str]]:
@@ -224,19 +229,7 @@ def wide_report() -> sla.Report:
         ),
         "core-1": DeviceSamples(covered=WHOLE, down=slots((10, 30))),
     }
-    return sla.report(
-        scope="tenant",
-        code="MEF",
-        name=KHMER,
-        period=NOVEMBER,
-        step=60,
-        subjects=[SUBJECTS["mr-mef"]],
-        context=SUBJECTS,
-        slos=SLO,
-        samples=samples,
-        maintenance=(window,),
-        links=[sla.LinkSubject("core-1:eth6--mr-mef:eth1", "ministry-core", "mr-mef")],
-    )
+    return mef_report(samples, window)
 
 
 @pytest.mark.parametrize("lang", ["en", "km"])

@@ -305,6 +305,13 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
+def fresh_tmp(path: Path) -> None:
+    """An empty world-writable, sticky directory (like /tmp) for the node's logins."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    path.chmod(0o1777)
+
+
 def prepare_node_files(
     node: NodePlan, creds: services.Credentials, ansible: LabAccount | None = None
 ) -> list[str]:
@@ -332,6 +339,7 @@ def prepare_node_files(
         if ansible is not None:
             os.chown(workdir, ansible.uid, ansible.uid)
         workdir.chmod(0o755)
+        fresh_tmp(services.node_tmp(node))
         if not paths["hostkey"].exists():
             run(
                 [

@@ -10,6 +10,7 @@ lab.down()
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -287,6 +288,8 @@ class Lab:
         for node in self.plan.nodes:
             if node.frr:
                 candidates |= {str(services.frr_etc(node)), str(services.frr_run(node))}
+            if node.sshd:  # in the lab dir; the node's processes are gone by now
+                shutil.rmtree(services.node_tmp(node), ignore_errors=True)
         allowed = (services.FRR_ETC, services.FRR_RUN)
         for raw in sorted(candidates):
             path = Path(raw)

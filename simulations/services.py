@@ -68,6 +68,13 @@ exec /usr/bin/vtysh -N "$ns"
 """
 
 
+def node_tmp(node: NodePlan) -> Path:
+    """The node's own temporary directory (``TMPDIR`` of every login to it): a lab router
+    shares the host's filesystem, so what it makes in a temporary directory (a confirm
+    timer's snapshot) lives in the lab dir, and ``lab down`` removes it with the lab."""
+    return node.node_dir / "tmp"
+
+
 def exec_bin(node: NodePlan) -> Path:
     """The directory put first on PATH for ``govnet lab exec`` in this node."""
     return node.node_dir / "bin"
@@ -210,6 +217,7 @@ def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
         "UseDNS no",
         "MaxStartups 50:30:100",
         "LoginGraceTime 30",
+        f"SetEnv TMPDIR={node_tmp(node)}",
     ]
     return "\n".join(lines) + "\n"
 

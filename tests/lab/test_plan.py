@@ -86,6 +86,8 @@ def test_service_files(plan: LabPlan) -> None:
     sshd = services.sshd_config_text(r1, services.Credentials("govnet", "pw", None))
     assert "ListenAddress 172.20.20.11:22" in sshd and "AllowUsers govnet govnet-ansible" in sshd
     assert services.ansible_node_dir(r1) == plan.lab_dir / "nodes" / "r1"
+    # a router's logins make their temporary files in the lab dir, never in the host's /tmp
+    assert f"SetEnv TMPDIR={plan.lab_dir / 'r1' / 'tmp'}" in sshd
     snmp_r1 = services.snmpd_config_text(r1)
     assert 'createUser govnet SHA "govnet-lab-auth" AES "govnet-lab-priv"' in snmp_r1
     assert "rocommunity" not in snmp_r1  # v2c only when SNMP_COMMUNITY is set

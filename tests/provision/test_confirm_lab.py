@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,23 @@ def controller_address() -> str:
     return Lab(LAB_TOPOLOGY).plan.mgmt_gw
 
 
+def node_tmp(node: str) -> Path:
+    from simulations import services
+    from simulations.lab import Lab
+
+    return services.node_tmp(Lab(LAB_TOPOLOGY).plan.node(node))
+
+
+def wait_for_timer_dir(applying: Future[object]) -> list[Path]:
+    """The node's timer directories, seen while the apply runs (bounded by the apply)."""
+    while not applying.done():
+        found = sorted(node_tmp(NODE).glob("govnet-confirm.*"))
+        if found:
+            return found
+        time.sleep(0.05)
+    return []
+
+
 @pytest.fixture()
 def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
@@ -111,9 +129,17 @@ def test_a_change_that_cuts_the_controller_off_is_undone_by_the_router_itself(
     )
     saved = startup(NODE)
 
+    host_tmp = set(Path("/tmp").glob("govnet-confirm.*"))
     started = time.monotonic()
-    result = engine(cutting, state).apply()[0]
+    with ThreadPoolExecutor(1) as pool:
+        applying = pool.submit(lambda: engine(cutting, state).apply()[0])
+        armed = wait_for_timer_dir(applying)
+        result = applying.result()
     elapsed = time.monotonic() - started
+
+    # the timer's snapshot was kept in the lab's directory for the node, not the host's /tmp
+    assert armed and armed[0].parent == node_tmp(NODE), armed
+    assert set(Path("/tmp").glob("govnet-confirm.*")) == host_tmp
 
     assert result.commands == [f"ip route {controller_address()}/32 blackhole"]
     assert result.status == "rolled-back", result.message
@@ -145,4 +171,4 @@ def test_a_change_that_verifies_is_confirmed_saved_and_its_timer_is_gone(
     assert new in vtysh(NODE, "show running-config")
     assert new in startup(NODE), "a confirmed change is saved"
     assert not timer_processes(NODE), "confirming stops the router's timer"
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("govnet-confirm.*"))
+    assert not list(node_tmp(NODE).glob("govnet-confirm.*")), "nor its directory"

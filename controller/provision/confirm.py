@@ -281,6 +281,33 @@ class Armed:
             self.expires = clock() + self.seconds
 
 
+def journal_record(armed: Armed, clock: Callable[[], float] = time.monotonic) -> dict[str, str]:
+    """What the change journal keeps of an armed timer, so that ``recover`` can confirm or
+    cancel it after the apply was killed: the values the device gave (the timer's
+    directory), its length and when it expires (UNIX time)."""
+    given = {k: v for k, v in armed.values.items() if k not in template_values(armed.seconds)}
+    expires = time.time() + (armed.expires - clock())
+    return given | {"seconds": f"{armed.seconds:g}", "expires": f"{expires:.3f}"}
+
+
+def from_journal(
+    mechanism: Mechanism, record: dict[str, str], clock: Callable[[], float] = time.monotonic
+) -> Armed | None:
+    """The armed timer a journal recorded, or None when there is none or it has expired
+    (the device has undone the change by itself)."""
+    if not record:
+        return None
+    try:
+        seconds, expires = float(record["seconds"]), float(record["expires"])
+    except (KeyError, ValueError) as exc:
+        raise ProvisionError(f"{mechanism.name}: the journal's timer is unreadable: {exc}") from exc
+    left = expires - time.time()
+    if left <= 0:
+        return None
+    given = {k: v for k, v in record.items() if k not in ("seconds", "expires")}
+    return Armed(mechanism, seconds, clock() + left, template_values(seconds) | given)
+
+
 def template_values(seconds: float) -> dict[str, str]:
     return {
         "seconds": str(int(seconds)),
@@ -351,6 +378,15 @@ def cancel(armed: Armed, cli: Session, clock: Callable[[], float] = time.monoton
     try:
         for step in armed.mechanism.cancel:
             _run(step, armed, cli, read_timeout=max(1.0, armed.expires - clock()))
+    finally:
+        _close_shell(armed)
+
+
+def disarm(armed: Armed, cli: Session) -> None:
+    """End a timer armed for a change that was never pushed (nothing to undo)."""
+    try:
+        for step in armed.mechanism.abandon:
+            _run(step, armed, cli)
     finally:
         _close_shell(armed)
 

@@ -495,6 +495,26 @@ class Engine:
                 work.result = DeviceResult(
                     work.spec.device.name, "failed", f"{why} before its push: unchanged"
                 )
+                if work.armed is not None:
+                    self._disarm(work)
+
+    def _disarm(self, work: _Work) -> None:
+        """End the timer of a device armed but never pushed: left counting, it would
+        undo whatever the next change does there."""
+        armed, work.armed = work.armed, None
+        assert armed is not None and work.result is not None
+        name = work.spec.device.name
+        try:
+            if work.session is None:
+                raise ProvisionError("no session")
+            confirm.disarm(armed, work.session)
+            if self.change is not None:
+                self.journal.set_timer(self.change, name, {})
+        except Exception as exc:  # per-device failure is data: the others go on
+            work.result.message += (
+                f"; its armed timer could not be ended ({failure(name, exc)}): it restores "
+                "the config it saved before the change when it expires"
+            )
 
     @contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -558,7 +578,7 @@ class Engine:
         name = work.spec.device.name
         entry = self.change.devices[name]
         if entry.phase in {"verified", "confirmed"}:
-            # the change had verified: keep it (a device-side confirm would go here)
+            # the change had verified, so its device's timer was confirmed: keep it
             self.journal.set_phase(self.change, name, "confirmed")
             work.result = DeviceResult(
                 name,
@@ -572,22 +592,36 @@ class Engine:
             return
         try:
             work.backup = entry.pre()
+            mechanism = confirm.MECHANISMS.get(work.spec.platform)
+            armed = confirm.from_journal(mechanism, entry.timer) if mechanism else None
             self.progress(name, "connecting")
             work.session = self._connect(work.spec)
+            if armed is not None:  # still counting: it would undo whatever comes next
+                work.armed = self._reattach(work, armed)
             current = work.session.show(work.spec.dialect.show_running)
         except GovnetError as exc:
             work.result = DeviceResult(name, "failed", f"cannot recover yet: {exc}")
             return
-        if current == work.backup:
+        if current == work.backup and work.armed is None:
             self.journal.set_phase(self.change, name, "restored", "untouched by the change")
             work.result = DeviceResult(
                 name, "restored", "running config is byte-identical to before the change"
             )
             return
         work.result = DeviceResult(name, "rolled-back", "", entry.commands)
-        self._restore(work)
+        self._restore(work)  # an armed device undoes it now, which also ends its timer
         if work.result.status == "rolled-back":
             work.result.status = "restored"
+
+    def _reattach(self, work: _Work, armed: confirm.Armed) -> confirm.Armed:
+        """The killed apply's armed timer, with the shell login its steps need (none
+        reachable: contact is lost, and the device's timer undoes the change)."""
+        if confirm.needs_shell(armed.mechanism):
+            try:
+                armed.shell = self._connect(work.spec, self.options.shell_user)
+            except ConnectError:
+                armed.lost = True
+        return armed
 
     # ----------------------------------------------------------------- confirm hook
 
@@ -606,6 +640,8 @@ class Engine:
                 lambda: self._connect(work.spec, self.options.shell_user),
                 self.options.confirm_timeout,
             )
+            assert self.change is not None
+            self.journal.set_timer(self.change, name, confirm.journal_record(work.armed))
         except Exception as exc:  # per-device failure is data: the others go on
             work.result = DeviceResult(
                 name,
@@ -635,6 +671,8 @@ class Engine:
             )
             return name
         work.armed = None
+        if self.change is not None:
+            self.journal.set_timer(self.change, name, {})  # confirmed: no timer is left
         try:
             work.session.save()
         except Exception as exc:  # per-device failure is data: the others go on
@@ -711,7 +749,8 @@ class Engine:
                 wait = max(5.0, armed.expires - time.monotonic())
                 work.session.configure(work.plan.commands + armed.after_push, armed.enter, wait)
                 armed.pushed()
-            self.journal.set_phase(self.change, name, "pushed")
+            record = confirm.journal_record(armed) if armed and armed.starts_at_push else None
+            self.journal.set_phase(self.change, name, "pushed", timer=record)
         except Exception as exc:  # per-device failure is data: the others go on
             message = failure(name, exc)
             status = "failed"

@@ -5,10 +5,11 @@
 configs are kept (the unmasked restorable copies under ``<state>/restore/``, 0600, with
 their SHA-256 — the journal itself holds no secret), the commands (masked), and each
 device's phase (``planned`` → ``pushing`` → ``pushed`` → ``verified`` |
-``restored`` | ``failed``). Every outcome closes it. A journal left open — the
-controller was killed with SIGKILL, crashed, or lost power — blocks the next apply
-until ``govnet link recover`` has put each of its devices back (or confirmed the
-ones that had verified) and closed it.
+``restored`` | ``failed``) with its armed undo timer, if any. Every outcome closes
+it. A journal left open — the controller was killed with SIGKILL, crashed, or lost
+power — blocks the next apply until ``govnet link recover`` has put each of its devices
+back (ending any timer still counting) or confirmed the ones that had verified, and
+closed it.
 
 Only one apply or recover runs per state dir at a time (an exclusive lock held for
 the whole change), so an open journal whose lock is free is known to be abandoned.
@@ -57,6 +58,9 @@ class DeviceEntry:
     """The commands pushed, secrets masked."""
     phase: str = "planned"
     note: str = ""
+    timer: dict[str, str] = field(default_factory=dict)
+    """The device's own undo timer while armed (:func:`confirm.journal_record`): what
+    ``recover`` needs to confirm or cancel it, so it cannot undo a later change."""
 
     def pre(self) -> str:
         """The pre-change running config, checked against its recorded digest."""
@@ -102,6 +106,7 @@ class Change:
                     "commands": e.commands,
                     "pre_file": e.pre_file,
                     "pre_sha256": e.pre_sha256,
+                    "timer": e.timer,
                 }
                 for name, e in self.devices.items()
             },
@@ -125,6 +130,7 @@ class Change:
                     [str(c) for c in e["commands"]],
                     str(e.get("phase", "planned")),
                     str(e.get("note", "")),
+                    {str(k): str(v) for k, v in dict(e.get("timer") or {}).items()},
                 )
                 for name, e in dict(data["devices"]).items()
             },
@@ -182,13 +188,29 @@ class Journal:
         self.write(change)
         return change
 
-    def set_phase(self, change: Change, device: str, phase: str, note: str = "") -> None:
+    def set_phase(
+        self,
+        change: Change,
+        device: str,
+        phase: str,
+        note: str = "",
+        timer: dict[str, str] | None = None,
+    ) -> None:
+        """Record the device's phase (and, when given, its armed timer's new record)."""
         assert phase in PHASES, phase
         with self._mutex:
             entry = change.devices[device]
             entry.phase = phase
             if note:
                 entry.note = note
+            if timer is not None:
+                entry.timer = dict(timer)
+        self.write(change)
+
+    def set_timer(self, change: Change, device: str, timer: dict[str, str]) -> None:
+        """Record the device's armed undo timer (an empty dict: none is left)."""
+        with self._mutex:
+            change.devices[device].timer = dict(timer)
         self.write(change)
 
     def close(self, change: Change, outcome: str) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from controller.provision import confirm
+from controller.provision.errors import ProvisionError
 from controller.provision.journal import (
     DeviceEntry,
     Journal,
@@ -36,6 +38,7 @@ def test_a_journal_is_written_owner_only_with_author_configs_and_commands(tmp_pa
         "commands": ["exit"],
         "pre_file": "/s/restore/core-1/x.conf",
         "pre_sha256": digest(PRE),
+        "timer": {},
     }
     assert [p.name for p in tmp_path.joinpath("changes").iterdir()] == [path.name]
 
@@ -93,3 +96,37 @@ def test_the_pre_change_config_is_read_back_only_if_unaltered(tmp_path: Path) ->
     copy.unlink()
     with pytest.raises(JournalError, match="unreadable"):
         entry.pre()
+
+
+def test_an_armed_timer_is_journalled_so_recover_can_end_it_after_a_kill(tmp_path: Path) -> None:
+    """A killed apply leaves the device's undo timer counting; unless recover ends it,
+    it would undo whatever the next change did on that device."""
+    clock = [1000.0]
+    seconds = confirm.FRR_MECHANISM.timer(30.0)
+    armed = confirm.Armed(
+        confirm.FRR_MECHANISM,
+        seconds,
+        1000.0 + seconds,
+        confirm.template_values(seconds) | {"dir": "/lab/pr-kh2/tmp/govnet-confirm.Ab12"},
+    )
+    record = confirm.journal_record(armed, clock=lambda: clock[0])
+    assert record["dir"] == "/lab/pr-kh2/tmp/govnet-confirm.Ab12"
+    assert "script" not in record, "the script is the code's, not the journal's"
+
+    journal = Journal(tmp_path)
+    change = journal.open(entries())
+    journal.set_phase(change, "core-1", "pushing", timer=record)
+    (path,) = tmp_path.joinpath("changes").glob("*.json")
+    kept = journal.load(path).devices["core-1"].timer
+    assert kept == record
+
+    again = confirm.from_journal(confirm.FRR_MECHANISM, kept, clock=lambda: 50.0)
+    assert again is not None and again.fill("{dir}") == record["dir"]
+    assert again.seconds == seconds and 50.0 < again.expires <= 50.0 + seconds
+    assert "base64 -d" in again.fill(confirm.FRR_MECHANISM.arm[1].commands[0])
+
+    expired = record | {"expires": "1.0"}
+    assert confirm.from_journal(confirm.FRR_MECHANISM, expired) is None, "undone already"
+    assert confirm.from_journal(confirm.FRR_MECHANISM, {}) is None
+    with pytest.raises(ProvisionError, match="timer is unreadable"):
+        confirm.from_journal(confirm.FRR_MECHANISM, record | {"expires": "soon"})

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LAB_TOPOLOGY, ROOT
+from tests.provision.test_confirm_lab import node_tmp, timer_processes
 from tests.provision.test_provision_lab import govnet, vtysh
 
 pytestmark = pytest.mark.lab
@@ -159,6 +160,11 @@ def test_an_apply_killed_with_sigkill_is_refused_until_recover_restores_every_ro
     assert report["closed"] is True and report["change"] == recorded["id"]
     assert {d["status"] for d in report["devices"]} == {"restored"}
     assert running() == before, "every router byte-identical to its pre-change config"
+    # the killed apply had armed the routers' own undo timers: recover ended them, or
+    # they would undo whatever the next change does
+    for router in ROUTERS:
+        assert not timer_processes(router), f"{router}'s timer still counts"
+        assert not list(node_tmp(router).glob("govnet-confirm.*"))
     assert open_journals(state) == []
     audit = [json.loads(line) for line in (state / "audit.log").read_text().splitlines()]
     assert {a["device"] for a in audit if a["event"] == "recover"} == set(ROUTERS)
@@ -185,6 +191,8 @@ def test_sigterm_or_sigint_restores_audits_and_closes_the_journal(
     results = {d["device"]: d for d in json.loads(out)["devices"]}
     assert "restored byte-for-byte" in results["core-1"]["message"]
     assert running() == before
+    for router in ROUTERS:  # armed, pushed or not: no timer is left to undo a later change
+        assert not timer_processes(router), f"{router}'s timer still counts"
     assert open_journals(state) == []
     audit = [json.loads(line) for line in (state / "audit.log").read_text().splitlines()]
     assert {a["device"] for a in audit if a["event"] == "apply"} == set(ROUTERS)

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,24 @@ def lab_env() -> dict[str, str]:
     return values
 
 
+def wait_until_probes_reach_everything(lab: Any, timeout: float = 60.0) -> None:
+    """Adjacencies Full are not routes installed everywhere: until the NMS's probes reach
+    every device, a test comparing two probe cycles (the change gate's before and after)
+    sees the lab still converging. Polls as the gate does, bounded."""
+    import time
+
+    from controller.change.probing import probe_poller
+    from controller.inventory import load_inventory
+
+    poll = probe_poller(load_inventory(ROOT / "inventory/lab"), lab.plan.node("nms-1").netns)
+    deadline = time.monotonic() + timeout
+    while True:
+        unreached = sorted(device for device, ok in poll().items() if not ok)
+        if not unreached:
+            return
+        assert time.monotonic() < deadline, f"lab did not converge: probes miss {unreached}"
+
+
 @pytest.fixture(scope="session")
 def lab_network() -> Iterator[object]:
     """The built-in lab (topologies/lab.clab.yml) up and converged for the session.
@@ -128,6 +147,7 @@ def lab_network() -> Iterator[object]:
                 lab, parse_check({"ospf": {"node": node, "full": full}, "timeout": 60})
             )
             assert result.ok, f"lab did not converge: {result.detail}"
+        wait_until_probes_reach_everything(lab)
         yield lab
     finally:
         if not was_up:

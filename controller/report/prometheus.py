@@ -8,6 +8,9 @@ few points as give exact outage edges (± one scrape interval).
   (no 5-minute look-back stretching an outage past the end of the data).
 - **Coverage** (when the probes reported a device at all): ``count_over_time(…[5m])`` at
   5-minute steps; only windows that are not full are read again at the scrape interval.
+  It is read first: the outage-edge queries then read only where there are samples
+  (:func:`query_spans`) — not the days before the probes started, nor the rest of a
+  month still under way.
 - **RTT and loss**: the recording rules ``govnet:icmp_rtt_seconds:p95_5m`` and
   ``govnet:icmp_loss_ratio:avg5m`` (soc/rules/sla.yml) at 5-minute steps — 8,928 points a
   device for a 31-day month.
@@ -30,6 +33,8 @@ from controller.soc.config import PROBES_JOB
 from controller.soc.errors import BackendError
 
 MAX_POINTS = 11_000
+JOIN = 3600.0
+"""Spans with data less than this apart are read in one range query."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -61,6 +66,26 @@ def chunks(start: float, end: float, step: float) -> Iterator[tuple[float, float
         first = last + step
 
 
+def query_spans(
+    coverage: Iterable[Iterable[Interval]], period: Period, step: float
+) -> list[Interval]:
+    """Where the scrape-interval queries need to look: the parts of the period where any
+    device has samples (an outage slot can only be where a sample is), widened to the
+    slot grid (``period.start + k·step``) by a slot each side and joined when closer than
+    :data:`JOIN` (fewer requests). A current month is read up to its last sample, not to
+    its end; a month the probes reported for one day reads one day."""
+    out: list[list[float]] = []
+    for a, b in merge(i for spans in coverage for i in spans):
+        lo = period.start + (math.floor((a - period.start) / step) - 1) * step
+        hi = period.start + (math.ceil((b - period.start) / step) + 1) * step
+        lo, hi = max(lo, period.start), min(hi, period.end)
+        if out and lo - out[-1][1] < JOIN:
+            out[-1][1] = max(out[-1][1], hi)
+        elif hi > lo:
+            out.append([lo, hi])
+    return [(a, b) for a, b in out]
+
+
 class SlaSource:
     def __init__(self, prometheus: Prometheus, step: float) -> None:
         if not 1 <= step <= 300:
@@ -74,13 +99,14 @@ class SlaSource:
             found.extend(self.prometheus.query_range(promql, first, last, step))
         return found
 
-    def _slots(self, promql: str, period: Period) -> dict[str, set[float]]:
+    def _slots(self, promql: str, spans: Iterable[Interval]) -> dict[str, set[float]]:
         """Slot starts (``t - step`` of each returned evaluation time) by device."""
         step = self.step
         out: dict[str, set[float]] = defaultdict(set)
-        for series in self._range(promql, period.start + step, period.end, step):
-            device = series.labels.get("device", "")
-            out[device].update(t - step for t, v in series.points if v == v)
+        for start, end in spans:
+            for series in self._range(promql, start + step, end, step):
+                device = series.labels.get("device", "")
+                out[device].update(t - step for t, v in series.points if v == v)
         return out
 
     def _summary(self, metric: str, selector: str, period: Period) -> dict[str, list]:
@@ -124,11 +150,12 @@ class SlaSource:
             return {}
         selector = device_selector(names)
         slot = window(self.step)
-        down = self._slots(f"min_over_time(govnet_site_up{selector}[{slot}]) == 0", period)
-        upstream = self._slots(
-            f"max_over_time(govnet_site_upstream_down{selector}[{slot}]) == 1", period
-        )
         coverage = self._coverage(selector, period)
+        spans = query_spans(coverage.values(), period, self.step)
+        down = self._slots(f"min_over_time(govnet_site_up{selector}[{slot}]) == 0", spans)
+        upstream = self._slots(
+            f"max_over_time(govnet_site_upstream_down{selector}[{slot}]) == 1", spans
+        )
         rtt = self._summary("govnet:icmp_rtt_seconds:p95_5m", selector, period)
         loss = self._summary("govnet:icmp_loss_ratio:avg5m", selector, period)
         return {

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from controller.report import sla
+from controller.report.prometheus import SlaSource
+from controller.report.sla import SUMMARY_STEP
+from controller.soc.backends import HttpPrometheus, Sample, Series
 from tests.conftest import ROOT
-from tests.report.conftest import LINK, Prom
+from tests.report.conftest import LINK, MONTH_END, MONTH_START, STEP, Prom
 from tests.report.pdfpng import assert_not_blank, first_page_png
 from tests.report.test_render import khmer_fonts
 from tests.shots import keep
@@ -157,3 +161,36 @@ def test_an_unknown_lang_is_a_clear_error_before_anything_is_asked(tmp_path: Pat
     assert "--lang" in result.stderr and "'fr' is not one of 'en', 'km'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "r.html").exists()
+
+
+class Counting:
+    """The real Prometheus, counting the points each range query asks it to evaluate."""
+
+    def __init__(self, inner: HttpPrometheus) -> None:
+        self.inner = inner
+        self.points: dict[float, int] = {}
+
+    def query(self, promql: str) -> list[Sample]:
+        return self.inner.query(promql)
+
+    def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
+        self.points[step] = self.points.get(step, 0) + int((end - start) // step) + 1
+        return self.inner.query_range(promql, start, end, step)
+
+
+def test_a_month_without_samples_asks_nothing_at_the_scrape_interval(backfilled: Prom) -> None:
+    """The outage edges are read at the scrape interval only where the probes reported:
+    the month before the data, or the rest of a month under way, costs 5-minute
+    coverage points and no more (a current month in the console took over 30 s)."""
+    counting = Counting(HttpPrometheus(backfilled.url))
+    source = SlaSource(counting, STEP)
+    october = source.fetch({"mr-mef", "core-1"}, sla.month("2026-10"))
+    assert all(not s.covered and not s.down for s in october.values())
+    assert set(counting.points) == {SUMMARY_STEP}, "only the 5-minute coverage and summaries"
+
+    november = source.fetch({"mr-mef", "core-1"}, sla.month("2026-11"))
+    assert november["mr-mef"].down, "the month with data still has its outages"
+    month_slots = (MONTH_END - MONTH_START) / STEP
+    # no more than before: both edge queries over the whole month (it has data
+    # everywhere), and the 5-minute windows around the silent 7 minutes read again
+    assert counting.points[STEP] < 2.01 * month_slots

@@ -24,6 +24,7 @@ from controller.errors import TopologyError
 from controller.inventory.model import Device, Inventory, Platform, Role, SnmpProfile
 from controller.render.intent import DeviceIntent, InterfaceIntent, build_intents
 from controller.render.templates import render
+from probes.traps import RECEIVER_ENGINE_ID
 
 FRR_IMAGE = "quay.io/frrouting/frr:8.4.4"
 LINUX_IMAGE = "debian:bookworm-slim"
@@ -247,7 +248,11 @@ def _notify_env(inv: Inventory, device: Device, syslog: bool = False) -> dict[st
         return {}
     in_band = device.role is Role.CPE and device.mgmt == device.loopback
     sink = nms.loopback if in_band and nms.loopback is not None else nms.mgmt
-    env = {"SNMP_TRAP_SINK": f"{sink}:{LAB_TRAP_PORT}", "SNMP_TRAP_SOURCE": str(device.mgmt)}
+    env = {
+        "SNMP_TRAP_SINK": f"{sink}:{LAB_TRAP_PORT}",
+        "SNMP_TRAP_ENGINE_ID": RECEIVER_ENGINE_ID.hex(),  # govnet probe serve's receiver
+        "SNMP_TRAP_SOURCE": str(device.mgmt),
+    }
     if syslog:
         env["SYSLOG_SINK"] = f"{sink}:{LAB_SYSLOG_PORT}"
     return env

@@ -25,9 +25,11 @@ from probes.cycle import make_plan
 from probes.model import Cycle, Interface, SnmpResult
 from probes.service import ProbeState
 from probes.traps import (
+    RECEIVER_ENGINE_ID,
     RECONCILE_AFTER,
     TrapReceiver,
     TrapStore,
+    boots,
     interface_state,
     polled_interfaces,
 )
@@ -178,6 +180,7 @@ def _agent_config(tmp_path: Path, sink_port: int) -> str:
     env = {
         **node.node.env,
         "SNMP_TRAP_SINK": f"127.0.0.1:{sink_port}",
+        "SNMP_TRAP_ENGINE_ID": RECEIVER_ENGINE_ID.hex(),  # as `topology render` writes it
         "SNMP_TRAP_SOURCE": SOURCE,  # the address the NMS knows the node by
         "SNMP_MONITOR_SECONDS": "1",
     }
@@ -226,3 +229,19 @@ def test_a_real_net_snmp_agent_sends_v3_informs_for_start_links_and_auth_failure
     finally:
         agent.terminate()
         agent.wait(10)
+
+
+def test_an_agent_told_the_receivers_engine_id_need_not_discover_it(tmp_path: Path) -> None:
+    """snmpd discovers an inform receiver's engine ID synchronously, serving nothing
+    meanwhile (6 s when the receiver is not up yet); the lab tells it the ID instead."""
+    config = _agent_config(tmp_path, 9162)
+    (trapsess,) = [line for line in config.splitlines() if line.startswith("trapsess ")]
+    assert f" -e 0x{RECEIVER_ENGINE_ID.hex()} " in trapsess
+    assert RECEIVER_ENGINE_ID.startswith(bytes.fromhex("80001f8804"))  # RFC 3411 text ID
+    assert 5 <= len(RECEIVER_ENGINE_ID) <= 32
+
+
+def test_the_receivers_boots_grow_at_every_start_with_no_state_file() -> None:
+    """Its engine ID never changes, so snmpEngineBoots must grow across restarts."""
+    assert boots(1_700_000_000.0) < boots(1_700_000_001.0)
+    assert boots(0.0) == 1 and boots(4e9) == 2**31 - 1  # within RFC 3414's range

@@ -90,6 +90,33 @@ def fping_argv(settings: IcmpSettings, addresses: Sequence[str]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class AliveCheck:
+    """Is an address answering at all: up to ``tries`` echoes, each sent only when the
+    one before went unanswered for ``timeout_ms`` (fping's default mode, ``-a``). An
+    answering address costs one round trip instead of a whole ``-C`` schedule: 13 ms for
+    three loopback addresses against 411 ms for ``-C 3 -p 200`` (measured)."""
+
+    tries: int = 3
+    timeout_ms: int = 400
+
+    def argv(self, addresses: Sequence[str]) -> list[str]:
+        retries = str(self.tries - 1)
+        timeout = str(self.timeout_ms)
+        return [FPING, "-a", "-r", retries, "-t", timeout, "-B", "1", "-i", "1", *addresses]
+
+    def budget(self, addresses: int) -> float:
+        """Seconds one such fping may take, with margin."""
+        return 2.0 * (self.tries * self.timeout_ms + addresses) / 1000.0 + 2.0
+
+
+def parse_alive(text: str, asked: Sequence[str]) -> dict[str, bool]:
+    """fping ``-a`` output (the answering addresses, one per line) → address → answered,
+    for every address asked; any other line is ignored."""
+    answered = {line.strip() for line in text.splitlines()}
+    return {address: address in answered for address in asked}
+
+
 def _chunks(items: Sequence[str], parts: int) -> list[list[str]]:
     parts = max(1, min(parts, len(items)))
     return [list(items[i::parts]) for i in range(parts)]

@@ -71,7 +71,9 @@ class Step:
     expect: str = ""
     """Text the output must contain for the step to count as done."""
     capture: str = ""
-    """Keep the last output line containing ``expect`` as this template value."""
+    """Keep an output line as this template value: what follows ``marker`` on the last
+    line that starts with it, or (no marker) the last line containing ``expect``."""
+    marker: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,14 @@ snapshot)
   mkdir -p "$d/$ns" && echo "service integrated-vtysh-config" >"$d/$ns/vtysh.conf"
   vtysh $N -c "show running-config" | sed '1,/^Current configuration:/d' >"$d/frr.conf"
   grep -q '^end' "$d/frr.conf" && echo "govnet: snapshot taken" ;;
+arm)
+  # snapshot, then the detached timer; waits (bounded) until the timer has its pid
+  if ! sh "$0" "$d" snapshot; then rm -rf "$d"; exit 1; fi
+  nohup setsid sh "$0" "$d" timer "$3" </dev/null >/dev/null 2>&1 &
+  i=0
+  while [ ! -s "$d/sleep.pid" ] && [ "$i" -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
+  if [ -s "$d/sleep.pid" ]; then echo "govnet: armed"; exit 0; fi
+  sh "$0" "$d" confirm >/dev/null; echo "govnet: the timer did not start"; exit 1 ;;
 timer)
   sleep "$3" & echo $! >"$d/sleep.pid"; wait $!
   mkdir "$d/claim" 2>/dev/null || exit 0
@@ -161,29 +171,19 @@ FRR_MECHANISM = Mechanism(
     name="on-node dead-man timer",
     summary="a detached timer on the node (shell login) restores the saved running config "
     "with frr-reload.py unless confirmed",
-    arm=(
-        Step(
-            Where.SHELL,
-            ('mktemp -d "${{TMPDIR:-/tmp}}/govnet-confirm.XXXXXXXX"',),
-            "make the timer's directory",
-            expect="/govnet-confirm.",
-            capture="dir",
-        ),
-        Step(
-            Where.SHELL,
-            ("echo {script} | base64 -d >{dir}/confirm.sh && sh {dir}/confirm.sh {dir} snapshot",),
-            "snapshot the running config",
-            expect="govnet: snapshot taken",
-        ),
+    arm=(  # one round trip: make the timer's directory, send the script, snapshot, start
         Step(
             Where.SHELL,
             (
-                "nohup setsid sh {dir}/confirm.sh {dir} timer {seconds} "
-                "</dev/null >/dev/null 2>&1 & sleep 0.2; test -s {dir}/sleep.pid && "
-                "printf 'govnet: %s\\n' armed",
+                'd=$(mktemp -d "${{TMPDIR:-/tmp}}/govnet-confirm.XXXXXXXX") && '
+                "printf 'govnet: %s %s\\n' dir \"$d\" && "
+                'echo {script} | base64 -d >"$d/confirm.sh" && sh "$d/confirm.sh" "$d" arm '
+                "{seconds}",
             ),
-            "start the timer",
+            "arm the timer",
             expect="govnet: armed",
+            capture="dir",
+            marker="govnet: dir ",  # printf'd: the command's echo cannot contain it
         ),
     ),
     probe=(
@@ -339,8 +339,14 @@ def arm(
         for step in mechanism.arm:
             out = _run(step, armed, cli)
             if step.capture:
-                found = [line.strip() for line in out.splitlines() if step.expect in line]
-                armed.values[step.capture] = found[-1]
+                lines = [line.strip() for line in out.splitlines()]
+                if step.marker:
+                    marked = [x for x in lines if x.startswith(step.marker)]
+                    if not marked:
+                        raise ProvisionError(f"{mechanism.name}: no {step.marker!r} line")
+                    armed.values[step.capture] = marked[-1][len(step.marker) :]
+                else:
+                    armed.values[step.capture] = [x for x in lines if step.expect in x][-1]
     except ProvisionError:
         if "dir" in armed.values:
             try:

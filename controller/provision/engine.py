@@ -14,6 +14,7 @@ the others.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -21,7 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,8 @@ class _Work:
     result: DeviceResult | None = None
     backup: str = ""
     armed: confirm.Armed | None = None
+    shell: Future[NetmikoSession] | None = None
+    """The node's shell login, opened while the baseline is taken (arming needs it)."""
 
 
 class Engine:
@@ -272,6 +275,10 @@ class Engine:
 
     def _close(self, works: list[_Work]) -> None:
         for work in works:
+            if work.shell is not None:  # opened for an arming that never came
+                with contextlib.suppress(Exception):  # a failed login has nothing to close
+                    work.shell.result().close()
+                work.shell = None
             if work.armed is not None:
                 confirm.release(work.armed)
             if work.session is not None:
@@ -339,6 +346,7 @@ class Engine:
         works = [_Work(spec, time.monotonic()) for spec in self.specs]
         change: Change | None = None
         changed: list[_Work] = []
+        shells = ThreadPoolExecutor(max_workers=max(1, self.options.workers))
         try:
             try:
                 self._parallel(self._prepare, works)
@@ -352,6 +360,7 @@ class Engine:
                         )
                         self.progress(work.spec.device.name, "unchanged")
                 if changed:
+                    self._open_shells(changed, shells)
                     for work in changed:
                         self.progress(work.spec.device.name, "taking a baseline")
                     self.baseline = take_baseline(self._sessions(works), self._nms())
@@ -402,6 +411,7 @@ class Engine:
                 self._after_interrupt(works, changed, change)
         finally:
             self._close(works)
+            shells.shutdown(wait=True, cancel_futures=True)
         results = []
         for work in works:
             assert work.result is not None
@@ -625,6 +635,20 @@ class Engine:
 
     # ----------------------------------------------------------------- confirm hook
 
+    def _open_shells(self, changed: list[_Work], pool: ThreadPoolExecutor) -> None:
+        """Start the shell logins arming will need, so they overlap the baseline."""
+        for work in changed:
+            mechanism = confirm.MECHANISMS.get(work.spec.platform)
+            if mechanism and confirm.needs_shell(mechanism) and self.options.shell_user:
+                work.shell = pool.submit(self._connect, work.spec, self.options.shell_user)
+
+    def _shell_for(self, work: _Work) -> NetmikoSession:
+        """The shell login opened during the baseline (or a new one); raises ConnectError."""
+        opened, work.shell = work.shell, None
+        if opened is not None:
+            return opened.result()
+        return self._connect(work.spec, self.options.shell_user)
+
     def _arm(self, work: _Work) -> None:
         """Arm the device's own undo before the push; no push when arming fails."""
         mechanism = confirm.MECHANISMS.get(work.spec.platform)
@@ -637,7 +661,7 @@ class Engine:
             work.armed = confirm.arm(
                 mechanism,
                 work.session,
-                lambda: self._connect(work.spec, self.options.shell_user),
+                lambda: self._shell_for(work),
                 self.options.confirm_timeout,
             )
             assert self.change is not None

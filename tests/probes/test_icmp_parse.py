@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.icmp import IcmpSettings, fping_argv, parse_fping
+from probes.icmp import AliveCheck, IcmpSettings, fping_argv, parse_alive, parse_fping
 from probes.model import IcmpResult
 
 OUTPUT = """\
@@ -55,3 +55,13 @@ def test_fping_is_asked_for_quiet_per_echo_output() -> None:
     argv = fping_argv(IcmpSettings(count=5, period_ms=100), ["127.0.0.1"])
     assert argv[:3] == ["fping", "-C", "5"] and "-q" in argv and argv[-1] == "127.0.0.1"
     assert IcmpSettings().budget(2000) < 30
+
+
+def test_an_alive_check_lists_the_answering_addresses_and_false_for_the_rest() -> None:
+    check = AliveCheck(tries=3, timeout_ms=400)
+    argv = check.argv(["10.0.0.1", "10.0.0.2"])
+    assert argv[:7] == ["fping", "-a", "-r", "2", "-t", "400", "-B"]  # 3 tries, no backoff
+    assert argv[-2:] == ["10.0.0.1", "10.0.0.2"]
+    stdout = "10.0.0.1\nICMP Host Unreachable from 10.0.0.9 for ICMP Echo sent to 10.0.0.2\n"
+    assert parse_alive(stdout, ["10.0.0.1", "10.0.0.2"]) == {"10.0.0.1": True, "10.0.0.2": False}
+    assert check.budget(2) >= 3 * 0.4, "room for every try of an address that never answers"

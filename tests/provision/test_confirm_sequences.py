@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from controller.inventory.model import Platform
 from controller.provision import confirm
 from controller.provision.dialects import DIALECTS
 from controller.provision.errors import ConnectError, ProvisionError
+from tests.conftest import require
 
 GOLDEN = Path(__file__).parent / "golden" / "confirm"
 CHANGE = {
@@ -139,3 +142,49 @@ def test_ios_silent_after_the_push_is_never_confirmed_nor_cancelled_mock_device(
 def test_frr_needs_the_node_shell_login() -> None:
     with pytest.raises(ProvisionError, match="no shell login"):
         confirm.arm(confirm.FRR_MECHANISM, FakeDevice(), None, 5)
+
+
+def test_the_frr_arm_step_snapshots_and_starts_the_timer_in_one_round_trip_stand_in_vtysh(
+    tmp_path: Path,
+) -> None:
+    """The arm step run by a real sh, as the node's shell login runs it, with a stand-in
+    vtysh (no FRR may run outside the lab): one command makes the directory, snapshots,
+    starts the detached timer and says so; confirm then ends the timer and the directory."""
+    require(os.path.exists("/usr/lib/frr/frr-reload.py"), "frr-pythontools (frr-reload.py)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    vtysh = bin_dir / "vtysh"
+    vtysh.write_text(
+        "#!/bin/sh\nprintf 'Building configuration...\\n\\nCurrent configuration:\\n"
+        "hostname r1\\nend\\n'\n"
+    )
+    vtysh.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    (step,) = confirm.FRR_MECHANISM.arm
+    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
+
+    def sh(command: str) -> str:
+        done = subprocess.run(
+            ["sh", "-c", command], env=env, capture_output=True, text=True, timeout=30, check=False
+        )
+        return done.stdout
+
+    out = sh(armed.fill(step.commands[0]))
+    assert step.expect in out, out
+    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
+    timer = Path(directory)
+    assert timer.parent == tmp_path and (timer / "frr.conf").read_text() == "hostname r1\nend\n"
+    pid = int((timer / "sleep.pid").read_text())
+    try:
+        assert Path(f"/proc/{pid}").exists(), "the timer is counting"
+        armed.values["dir"] = directory
+        (confirming,) = confirm.FRR_MECHANISM.confirm
+        assert confirming.expect in sh(armed.fill(confirming.commands[0]))
+        assert not timer.exists()
+        deadline = time.monotonic() + 5  # the killed sleep is reaped by its parent, bounded
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists(), "confirming ended the timer"
+    finally:
+        if Path(f"/proc/{pid}").exists():  # our own timer's sleep, by PID
+            os.kill(pid, signal.SIGTERM)

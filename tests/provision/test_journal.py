@@ -123,7 +123,7 @@ def test_an_armed_timer_is_journalled_so_recover_can_end_it_after_a_kill(tmp_pat
     again = confirm.from_journal(confirm.FRR_MECHANISM, kept, clock=lambda: 50.0)
     assert again is not None and again.fill("{dir}") == record["dir"]
     assert again.seconds == seconds and 50.0 < again.expires <= 50.0 + seconds
-    assert "base64 -d" in again.fill(confirm.FRR_MECHANISM.arm[1].commands[0])
+    assert "base64 -d" in again.fill(confirm.FRR_MECHANISM.arm[0].commands[0])
 
     expired = record | {"expires": "1.0"}
     assert confirm.from_journal(confirm.FRR_MECHANISM, expired) is None, "undone already"

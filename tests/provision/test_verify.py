@@ -7,6 +7,8 @@ JSON is exercised against real FRR in test_verify_lab.py.
 
 from __future__ import annotations
 
+import os
+import subprocess
 from dataclasses import replace
 
 from controller.inventory import load_inventory
@@ -24,13 +26,14 @@ from controller.provision.plan import (
 from controller.provision.verify import (
     Baseline,
     Keep,
+    LabPinger,
     Snapshot,
     compare,
     parse_ios,
     parse_vrp,
     verify_change,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 KEEP = Keep(frozenset({"eth1", "eth5"}), frozenset({"10.0.0.2"}))
 
@@ -267,3 +270,24 @@ def test_no_settling_wait_when_no_changed_device_may_fail_later() -> None:
     assert settle_seconds(inv, set(), 30.0) == 0.0
     assert settle_seconds(inv, {"pr-kh2"}, 30.0) == 4.0, "eth1's dead interval"
     assert settle_seconds(inv, {"pr-kh2"}, 2.0) == 2.0, "at most the cap"
+
+
+def test_a_lab_nodes_pings_answer_at_once_and_an_unreachable_address_is_false() -> None:
+    """The lab's verification pings run inside the node's namespace, one fping for all its
+    addresses: an answering address after one echo, an address with no route false. Here
+    the node is a namespace of this test's own with only its loopback (nothing leaves it)."""
+    require(os.geteuid() == 0, "network namespaces need root")
+    netns = f"clab-pingspec{os.getpid()}-n1"
+    ip = ["ip", "-n", netns]
+    subprocess.run(["ip", "netns", "add", netns], check=True, timeout=10)
+    try:
+        subprocess.run([*ip, "link", "set", "lo", "up"], check=True, timeout=10)
+        subprocess.run([*ip, "addr", "add", "10.99.0.1/32", "dev", "lo"], check=True, timeout=10)
+        pinger = LabPinger(f"pingspec{os.getpid()}")
+        assert pinger.many("n1", ["10.99.0.1", "10.99.0.2", "10.99.0.1"]) == {
+            "10.99.0.1": True,
+            "10.99.0.2": False,  # no route in the namespace: no echo can leave it
+        }
+        assert pinger("n1", "10.99.0.1") is True
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=True, timeout=10)

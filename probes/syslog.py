@@ -230,6 +230,7 @@ class LoginStore:
         self._snmp_auth: Counter[tuple[str, str, str, str]] = Counter()
         self._snmp_created: dict[tuple[str, str, str, str], float] = {}
         self._snmp_events: deque[SnmpAuthRecord] = deque(maxlen=max(1, keep))
+        self.dirty = False  # a record the traps file does not show yet
 
     def zone(self, source: str) -> str:
         address = ipaddress.ip_address(source)
@@ -292,6 +293,7 @@ class LoginStore:
             self._snmp_auth[key] += 1
             self._snmp_created.setdefault(key, record.time)
             self._snmp_events.append(record)
+            self.dirty = True
         return record
 
     def snmp_auth_failures(self) -> dict[tuple[str, str, str, str], tuple[int, float]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -338,6 +339,10 @@ def test_a_real_agent_names_the_loopback_address_each_refused_request_came_from(
             time.sleep(0.1)
         informs = registry.get_sample_value("govnet_snmp_auth_failure_traps_total", where)
         assert informs == 2  # the agent's own notifications: one per refused request
+        state.flush(tmp_path / "traps.json")  # what `govnet probe traps` shows
+        shown = json.loads((tmp_path / "traps.json").read_text())
+        assert [r["source"] for r in shown["snmp_auth_failures"]] == ["127.0.0.2", "127.0.0.3"]
+        assert [e["trap"] for e in shown["events"]].count("authenticationFailure") == 2
         log = paths["log"].read_text()
         assert "Connection from UDP: [127.0.0.2]:" in log and "sess_process_packet: " not in log
         assert log.count("SNMP authentication failure: request from") == 2

@@ -359,7 +359,8 @@ def serve(
         typer.Option(
             "--syslog-listen",
             help="HOST:PORT for the devices' syslog, UDP and TCP (in --netns), or 'off':"
-            " sshd logins become govnet_device_logins_total.",
+            " sshd logins become govnet_device_logins_total, refused SNMP requests"
+            " govnet_snmp_auth_failures_total (by requester).",
         ),
     ] = "127.0.0.1:9514",
     max_cycles: Annotated[

@@ -26,8 +26,9 @@ the end before it reads the next, so the failure belongs to the requester of the
 being handled — exact, not a guess by time. The relay (reading the agent's stderr: a
 pipe, in order, nothing lost) sends one line per failure, ``SNMP authentication failure:
 request from ADDR port PORT``, and keeps the agent's own lines in the log, without the
-debug ones. A failure during a packet that named no requester (an internal query) is
-kept in the log only.
+debug ones. A failure during a packet that named no requester — an internal query (the
+DisMan monitors' own, over the callback transport: a packet line, no Connection line)
+— is kept in the log only: measured, it may directly follow a good request from outside.
 
 Only the standard library: it runs before anything else of the node.
 """

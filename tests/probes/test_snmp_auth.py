@@ -185,15 +185,24 @@ def test_the_relay_names_the_requester_of_the_packet_that_raised_each_failure() 
 
 
 def test_a_failure_in_a_packet_that_named_no_requester_is_attributed_to_nobody() -> None:
+    # measured: a DisMan monitor's own query (callback transport, fd 3, no Connection line)
+    # refused right after a good request from 127.0.0.2
     internal = """\
-sess_process_packet: session 0x1 fd 7 pkt 0x2 length 141
-Connection from UDP: [127.0.0.2]:42042->[127.0.0.1]:35177
-sess_process_packet: session 0x3 fd 11 pkt 0x4 length 60
+sess_process_packet: session 0x55fb7f72b630 fd 8 pkt 0x55fb7f72fb60 length 141
+Connection from UDP: [127.0.0.2]:45661->[127.0.0.1]:56393
+sess_process_packet: received message id#798481077 reqid#598029449 len 141
+sess_process_packet: sending message id#798481077 reqid#598029449 len 144
+sess_process_packet: session 0x55fb7f583d70 fd 3 pkt 0x55fb7f72ffe0 length 1
+sess_process_packet: received message id#352145019 reqid#1840599275 len 1
 trap: send_trap 4 0 iso.3.6.1.4.1.8072.3.2.10
+failed to run mteTrigger query
 """
     kept, sent = _pair(internal)
     assert sent == []  # the earlier request from 127.0.0.2 did not fail
-    assert kept[-1] == "SNMP authentication failure: no requester (an internal query)"
+    assert kept[-2:] == [
+        "SNMP authentication failure: no requester (an internal query)",
+        "failed to run mteTrigger query",
+    ]
 
 
 def test_without_the_packet_lines_the_relay_names_nobody() -> None:
@@ -250,10 +259,23 @@ def collector() -> Iterator[Collector]:
         loop.close()
 
 
-def _loopback_router_argv(tmp_path: Path, sinks: Collector, agent_port: int) -> list[str]:
-    """The lab's start command of a router's snmpd (relay, debug tokens, config) whose env
-    names both sinks — moved to loopback: the relay sends from AGENT, snmpd listens on
-    127.0.0.1:``agent_port`` instead of every address of a namespace."""
+@dataclass
+class Agent:
+    port: int
+    log: Path
+
+
+@contextlib.contextmanager
+def loopback_router_agent(
+    tmp_path: Path, sinks: Collector, config_edit: tuple[str, str] | None = None
+) -> Iterator[Agent]:
+    """A router's snmpd started by the lab's own command (relay ``--filter snmpd``, debug
+    tokens, the lab's config) for an env naming both sinks — moved to loopback: the relay
+    sends from AGENT, snmpd listens on 127.0.0.1 instead of every address of a namespace.
+    ``config_edit`` (old, new) changes one line of its config. Both ended by PID."""
+    require(os.geteuid() == 0, "the lab's snmpd start (unshare --uts) needs root")
+    require(os.path.exists("/usr/sbin/snmpd"), "snmpd is not installed")
+    require(shutil.which("snmpget") is not None, "snmpget (Debian snmp) is not installed")
     plan = build_plan(
         load_topology(ROOT / "tests/lab/fixtures/mini.clab.yml", env={}), tmp_path / "lab"
     )
@@ -268,11 +290,41 @@ def _loopback_router_argv(tmp_path: Path, sinks: Collector, agent_port: int) -> 
     node = replace(node, node=replace(node.node, env=env))
     paths = services.snmpd_paths(node)
     paths["config"].parent.mkdir(parents=True, exist_ok=True)
-    paths["config"].write_text(services.snmpd_config_text(node))
+    config = services.snmpd_config_text(node)
+    if config_edit is not None:
+        assert config_edit[0] in config
+        config = config.replace(*config_edit)
+    paths["config"].write_text(config)
     argv = services.snmpd_start_argv(node)
-    assert argv[1:3] == ["-m", "simulations.logrelay"] and argv[-1] == "udp:0.0.0.0:161"
+    assert argv[:3] == [sys.executable, "-m", "simulations.logrelay"]
+    assert argv[-1] == "udp:0.0.0.0:161"
     argv[argv.index("--source") + 1] = AGENT
-    return [*argv[:-1], f"udp:127.0.0.1:{agent_port}"]
+    port = free_port()
+    started = subprocess.run(
+        [*argv[:-1], f"udp:127.0.0.1:{port}"],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path / "persist"), "MIBS": ""},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert started.returncode == 0, started.stderr
+    pids = [wait_for_pidfile(paths["pid"], 10), wait_for_pidfile(paths["relay_pid"], 10)]
+    try:
+        assert None not in pids, paths["log"].read_text() if paths["log"].exists() else ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not sinks.traps.events():
+            time.sleep(0.1)  # the coldStart inform: the agent is up and reaches the NMS
+        assert [e["trap"] for e in sinks.traps.events()][:1] == ["coldStart"]
+        yield Agent(port, paths["log"])
+    finally:
+        for pid in pids:  # snmpd first: the relay ends when its pipe closes
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(map(pid_alive, filter(None, pids))):
+            time.sleep(0.05)
+        assert not any(map(pid_alive, filter(None, pids))), "the agent or its relay outlived it"
 
 
 def _snmpget(source: str, port: int, *auth: str) -> None:
@@ -289,33 +341,11 @@ def _snmpget(source: str, port: int, *auth: str) -> None:
 def test_a_real_agent_names_the_loopback_address_each_refused_request_came_from(
     collector: Collector, tmp_path: Path
 ) -> None:
-    require(os.geteuid() == 0, "the lab's snmpd start (unshare --uts) needs root")
-    require(os.path.exists("/usr/sbin/snmpd"), "snmpd is not installed")
-    require(shutil.which("snmpget") is not None, "snmpget (Debian snmp) is not installed")
-    agent_port = free_port()
-    argv = _loopback_router_argv(tmp_path, collector, agent_port)
-    paths = {k: Path(argv[argv.index(f"--{k}") + 1]) for k in ("log", "pidfile")}
-    snmpd_pid = tmp_path / "lab" / "r1" / "snmpd.pid"
-    assert argv[0] == sys.executable
-    started = subprocess.run(
-        argv,
-        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path / "persist"), "MIBS": ""},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert started.returncode == 0, started.stderr
-    pids = [wait_for_pidfile(snmpd_pid, 10), wait_for_pidfile(paths["pidfile"], 10)]
-    try:
-        assert None not in pids, paths["log"].read_text() if paths["log"].exists() else ""
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not collector.traps.events():
-            time.sleep(0.1)  # the coldStart inform: the agent is up and reaches the NMS
-        assert [e["trap"] for e in collector.traps.events()][:1] == ["coldStart"]
+    with loopback_router_agent(tmp_path, collector) as agent:
         v3 = ["-v3", "-l", "authPriv", "-a", "SHA", "-x", "AES", "-X", "govnet-lab-priv"]
-        _snmpget("127.0.0.5", agent_port, *v3, "-u", "intruder", "-A", "intruder-key")
-        _snmpget("127.0.0.2", agent_port, "-v2c", "-c", "guessed-community")
-        _snmpget("127.0.0.3", agent_port, *v3, "-u", "govnet", "-A", "not-the-key")
+        _snmpget("127.0.0.5", agent.port, *v3, "-u", "intruder", "-A", "intruder-key")
+        _snmpget("127.0.0.2", agent.port, "-v2c", "-c", "guessed-community")
+        _snmpget("127.0.0.3", agent.port, *v3, "-u", "govnet", "-A", "not-the-key")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(collector.logins.snmp_auth_events()) < 2:
             time.sleep(0.1)
@@ -343,15 +373,28 @@ def test_a_real_agent_names_the_loopback_address_each_refused_request_came_from(
         shown = json.loads((tmp_path / "traps.json").read_text())
         assert [r["source"] for r in shown["snmp_auth_failures"]] == ["127.0.0.2", "127.0.0.3"]
         assert [e["trap"] for e in shown["events"]].count("authenticationFailure") == 2
-        log = paths["log"].read_text()
+        log = agent.log.read_text()
         assert "Connection from UDP: [127.0.0.2]:" in log and "sess_process_packet: " not in log
         assert log.count("SNMP authentication failure: request from") == 2
-    finally:
-        for pid in pids:  # snmpd first: the relay ends when its pipe closes
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
+
+
+def test_a_real_agent_refusing_its_own_internal_queries_names_no_requester(
+    collector: Collector, tmp_path: Path
+) -> None:
+    """The lab's monitors query as the polling user (authPriv only), not their own: every
+    internal query is refused, an authenticationFailure each second — while a good
+    request from 127.0.0.2 comes in between. Nobody is named for them."""
+    edit = ("iquerySecName govnet-iquery", "iquerySecName govnet")
+    with loopback_router_agent(tmp_path, collector, config_edit=edit) as agent:
+        v3 = ["-v3", "-l", "authPriv", "-a", "SHA", "-x", "AES", "-X", "govnet-lab-priv"]
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(map(pid_alive, filter(None, pids))):
-            time.sleep(0.05)
-        assert not any(map(pid_alive, filter(None, pids))), "the agent or its relay outlived it"
+        while time.monotonic() < deadline and (
+            agent.log.read_text().count("no requester (an internal query)") < 3
+        ):
+            _snmpget("127.0.0.2", agent.port, *v3, "-u", "govnet", "-A", "govnet-lab-auth")
+        log = agent.log.read_text()
+        assert log.count("no requester (an internal query)") >= 3
+        assert "Connection from UDP: [127.0.0.2]:" in log  # the good requests in between
+        assert collector.logins.snmp_auth_events() == []
+        assert "SNMP authentication failure: request from" not in log
+    assert sum(n for n, _ in collector.traps.auth_failures().values()) >= 3  # notified

@@ -98,13 +98,13 @@ class ProbeCollector(Collector):
             traps.add_metric([site, province, trap], count)
         yield traps
         auth = CounterMetricFamily(
-            "govnet_snmp_auth_failures",
-            "authenticationFailure notifications received, by device and the address they"
-            " came from (_created: the first one).",
-            labels=["device", "site", "province", "source"],
+            "govnet_snmp_auth_failure_traps",
+            "authenticationFailure notifications received, by device (_created: the first"
+            " one); the requester is in govnet_snmp_auth_failures_total.",
+            labels=["device", "site", "province"],
         )
-        for key, (count, first) in sorted(store.auth_failures().items()):
-            auth.add_metric(list(key), count, created=first)
+        for where, (count, first) in sorted(store.auth_failures().items()):
+            auth.add_metric(list(where), count, created=first)
         yield auth
         trap_up = GaugeMetricFamily(
             "govnet_if_trap_oper_up",
@@ -128,6 +128,16 @@ class ProbeCollector(Collector):
         for key, count in sorted(store.logins().items()):
             logins.add_metric(list(key), count, created=created.get(key))
         yield logins
+        auth = CounterMetricFamily(
+            "govnet_snmp_auth_failures",
+            "SNMP requests refused for a wrong community or v3 key, by device and the"
+            " address the request came from, as the device's log names it (_created: the"
+            " first one; source other: past the per-device bound of distinct sources).",
+            labels=["device", "site", "province", "source"],
+        )
+        for requested, (count, first) in sorted(store.snmp_auth_failures().items()):
+            auth.add_metric(list(requested), count, created=first)
+        yield auth
         messages = CounterMetricFamily(
             "govnet_syslog_messages",
             "Syslog messages received, by outcome (ok, malformed, oversize, unknown_sender).",

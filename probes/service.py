@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from controller.io import atomic_write_text
 from probes import netns
 from probes.credentials import SnmpCredentials
 from probes.cycle import Plan, Progress, run_cycle
@@ -90,6 +92,25 @@ class ProbeState:
     def snapshot(self) -> tuple[Cycle | None, int, int]:
         with self.lock:
             return self.cycle, self.overruns, self.cycles
+
+    def events_json(self) -> str:
+        """``/traps`` and the traps file: the last notifications and the last refused SNMP
+        requests, each naming its requester (from the devices' logs)."""
+        return json.dumps(
+            {
+                "generated": time.time(),
+                "events": self.traps.events(),
+                "snmp_auth_failures": self.logins.snmp_auth_events(),
+            },
+            indent=1,
+        )
+
+    def flush(self, path: Path | None) -> None:
+        """Write the traps file (atomically) if anything in it changed since the last."""
+        if path is None or not (self.traps.dirty or self.logins.dirty):
+            return
+        self.traps.dirty = self.logins.dirty = False
+        atomic_write_text(path, self.events_json())
 
 
 class ProbeService:
@@ -189,7 +210,7 @@ class ProbeService:
                 receiver.close()
             if snmp is not None:
                 snmp.close()
-            self.state.traps.flush(config.traps_file)
+            self.state.flush(config.traps_file)
 
     async def _loop_cycles(self, snmp: SnmpPoller | None, pinger: Pinger | None) -> None:
         config = self.config
@@ -219,7 +240,7 @@ class ProbeService:
                 if self.on_cycle is not None:
                     self.on_cycle(cycle)
             done += 1
-            self.state.traps.flush(config.traps_file)
+            self.state.flush(config.traps_file)
             elapsed = time.monotonic() - began
             if elapsed > config.interval:
                 self.state.overran()
@@ -238,7 +259,7 @@ class ProbeService:
             try:
                 await asyncio.wait_for(self._stop.wait(), min(left, TRAP_FLUSH_SECONDS))
             except TimeoutError:
-                self.state.traps.flush(self.config.traps_file)
+                self.state.flush(self.config.traps_file)
 
 
 def run_once(

@@ -1,16 +1,23 @@
-"""Device logins as security events: a syslog receiver (RFC 5424 and RFC 3164, over UDP
-and TCP) that turns the routers' sshd log lines into login counters.
+"""Device logins and SNMP authentication failures as security events: a syslog receiver
+(RFC 5424 and RFC 3164, over UDP and TCP) that turns the routers' log lines into counters.
 
 - Parsing (:func:`parse`) is pure and strict about the frame: ``<PRI>`` first, a known
   format after it, every message at most :data:`MAX_MESSAGE` bytes. Anything else is
   counted as malformed (or oversize) and dropped — never an exception out of the receiver.
 - Logins (:func:`login_event`): OpenSSH's ``Accepted …``/``Failed …`` lines (which also
   cover FRR's vtysh, the routers' login shell). PAM's duplicate lines are not counted.
+- SNMP authentication failures (:func:`snmp_auth_event`): the address of the request
+  whose community or v3 key was wrong, as the device logs it — the lab's snmpd through
+  its relay (``SNMP authentication failure: request from ADDR port PORT``, see
+  :mod:`simulations.logrelay`), Cisco IOS ``%SNMP-3-AUTHFAIL: Authentication failure for
+  SNMP req from host ADDR``. The authenticationFailure notification itself names no
+  requester; this line does.
 - Each datagram or TCP frame is mapped to a device by its source address (the device's
-  management or loopback address), as traps are; the login's own source address is kept
-  as a label, bounded per device (:data:`MAX_SOURCES`, then ``other``) so a scan cannot
-  grow the series without limit, with its zone: ``management`` when inside the
-  inventory's management prefixes, else ``outside``.
+  management or loopback address), as traps are; the login's or request's own source
+  address is kept as a label, bounded per device and kind (:data:`MAX_SOURCES`, then
+  ``other``) so a scan — or a flood of spoofed requests — cannot grow the series without
+  limit, with its zone: ``management`` when inside the inventory's management prefixes,
+  else ``outside``.
 - TCP: RFC 6587 octet counting (``LEN SP MSG``) or newline framing, at most
   :data:`MAX_CONNECTIONS` connections, each closed after :data:`IDLE_SECONDS` of silence.
 """
@@ -31,7 +38,8 @@ from typing import Any
 from probes.model import Target
 
 MAX_MESSAGE = 8192
-MAX_SOURCES = 64  # distinct login sources kept per device; more are counted as "other"
+MAX_SOURCES = 64  # distinct sources kept per device and kind; more are counted as "other"
+OTHER = "other"
 MAX_CONNECTIONS = 64
 IDLE_SECONDS = 60.0
 UNKNOWN = "unknown"
@@ -46,6 +54,15 @@ _ACCEPTED = re.compile(
 _FAILED = re.compile(
     r"^Failed (?:password|publickey|keyboard-interactive/pam|none) for (?:invalid user )?"
     r"(?P<user>\S{1,64}) from (?P<source>[0-9A-Fa-f:.]{2,45}) port \d{1,5}"
+)
+
+_SNMP_APPS = frozenset({"snmpd"})
+_SNMPD_AUTH = re.compile(
+    r"^SNMP authentication failure: request from (?P<source>[0-9A-Fa-f:.]{2,45}) port \d{1,5}$"
+)
+_IOS_SNMP_AUTH = re.compile(
+    r"%SNMP-3-AUTHFAIL: Authentication failure for SNMP req(?:uest)? from host "
+    r"(?P<source>[0-9A-Fa-f:.]{2,45})\b"
 )
 
 
@@ -153,6 +170,31 @@ def login_event(message: SyslogMessage) -> LoginEvent | None:
     return None
 
 
+def snmp_auth_event(message: SyslogMessage) -> str | None:
+    """The address of the SNMP request whose authentication failed, if the message is a
+    device's line saying so."""
+    match = _SNMPD_AUTH.match(message.text) if message.app in _SNMP_APPS else None
+    match = match or _IOS_SNMP_AUTH.search(message.text)
+    if match is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(match["source"]))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SnmpAuthRecord:
+    """One SNMP request refused for a wrong community or v3 key, and who sent it."""
+
+    time: float
+    device: str
+    site: str
+    province: str
+    source: str
+    zone: str
+
+
 @dataclass(frozen=True)
 class LoginRecord:
     time: float
@@ -182,16 +224,31 @@ class LoginStore:
         self._management = [ipaddress.ip_network(p, strict=False) for p in management]
         self._logins: Counter[tuple[str, str, str, str, str, str]] = Counter()
         self._created: dict[tuple[str, str, str, str, str, str], float] = {}
-        self._sources: dict[str, set[str]] = {}
+        self._sources: dict[tuple[str, str], set[str]] = {}
         self._messages: Counter[str] = Counter()
         self._events: deque[LoginRecord] = deque(maxlen=max(1, keep))
+        self._snmp_auth: Counter[tuple[str, str, str, str]] = Counter()
+        self._snmp_created: dict[tuple[str, str, str, str], float] = {}
+        self._snmp_events: deque[SnmpAuthRecord] = deque(maxlen=max(1, keep))
+        self.dirty = False  # a record the traps file does not show yet
 
     def zone(self, source: str) -> str:
         address = ipaddress.ip_address(source)
         return "management" if any(address in net for net in self._management) else "outside"
 
-    def received(self, data: bytes, sender: str) -> LoginRecord | None:
-        """Count one datagram or frame from ``sender``; the login it reports, if any."""
+    def _bounded(self, device: str, kind: str, source: str) -> str:
+        """``source``, or ``other`` once the device has :data:`MAX_SOURCES` others of
+        this kind (under the lock)."""
+        seen = self._sources.setdefault((device, kind), set())
+        if source not in seen:
+            if len(seen) >= MAX_SOURCES:
+                return OTHER
+            seen.add(source)
+        return source
+
+    def received(self, data: bytes, sender: str) -> LoginRecord | SnmpAuthRecord | None:
+        """Count one datagram or frame from ``sender``; the login or SNMP authentication
+        failure it reports, if any."""
         try:
             message = parse(data)
         except SyslogError as exc:
@@ -204,7 +261,7 @@ class LoginStore:
         self._count("ok")
         event = login_event(message)
         if event is None:
-            return None
+            return self._snmp_auth_failure(message, target)
         record = LoginRecord(
             time.time(),
             target.name,
@@ -216,18 +273,38 @@ class LoginStore:
             self.zone(event.source),
         )
         with self._lock:
-            seen = self._sources.setdefault(target.name, set())
-            source = record.source
-            if source not in seen:
-                if len(seen) >= MAX_SOURCES:
-                    source = "other"
-                else:
-                    seen.add(source)
+            source = self._bounded(target.name, "login", record.source)
             key = (record.device, record.site, record.province, record.result, source)
             self._logins[(*key, record.zone)] += 1
             self._created.setdefault((*key, record.zone), record.time)
             self._events.append(record)
         return record
+
+    def _snmp_auth_failure(self, message: SyslogMessage, target: Target) -> SnmpAuthRecord | None:
+        source = snmp_auth_event(message)
+        if source is None:
+            return None
+        record = SnmpAuthRecord(
+            time.time(), target.name, target.site, target.province, source, self.zone(source)
+        )
+        with self._lock:
+            label = self._bounded(target.name, "snmp", source)
+            key = (record.device, record.site, record.province, label)
+            self._snmp_auth[key] += 1
+            self._snmp_created.setdefault(key, record.time)
+            self._snmp_events.append(record)
+            self.dirty = True
+        return record
+
+    def snmp_auth_failures(self) -> dict[tuple[str, str, str, str], tuple[int, float]]:
+        """(device, site, province, source) → (count, time of the first)."""
+        with self._lock:
+            return {k: (n, self._snmp_created[k]) for k, n in self._snmp_auth.items()}
+
+    def snmp_auth_events(self) -> list[dict[str, Any]]:
+        """The last SNMP authentication failures, each naming its requester."""
+        with self._lock:
+            return [asdict(e) for e in self._snmp_events]
 
     def dropped(self, outcome: str) -> None:
         """Count a message the receiver dropped before parsing (``oversize``)."""

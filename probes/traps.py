@@ -5,9 +5,10 @@ matter here) accepts the communities and v3 users of the inventory's SNMP profil
 drops anything else. Each notification is mapped to a device by its source address
 (SNMP or ICMP address of a target) and counted as
 ``govnet_snmp_traps_total{site,province,trap}``; authenticationFailure traps are also
-counted in ``govnet_snmp_auth_failures_total{device,site,province,source}`` (``source``:
-the address the notification came from — net-snmp's authenticationFailure carries no
-address of the request that failed). linkUp/linkDown set the interface's trap state,
+counted per device in ``govnet_snmp_auth_failure_traps_total{device,site,province}`` —
+the notification names no requester (net-snmp's carries none): who sent the refused
+request comes from the device's log (:mod:`probes.syslog`,
+``govnet_snmp_auth_failures_total{…,source}``). linkUp/linkDown set the interface's trap state,
 ``govnet_if_trap_oper_up{device,ifname}`` (from the ifDescr/ifAdminStatus/ifOperStatus
 the notification carries; an admin-down interface counts as up), until a poll that began
 :data:`RECONCILE_AFTER` seconds after the trap says otherwise — so a lost linkUp does not
@@ -56,7 +57,7 @@ discovery is answered or times out (6.1 s with ``-r 2 -t 2``, measured; again at
 shutdown). Agents given this ID (net-snmp ``trapsess -e``, IOS ``snmp-server engineID
 remote``) skip the discovery: snmpd then answers 0.1 s after it starts."""
 IfKey = tuple[str, str, str, str]  # device, site, province, ifname
-AuthKey = tuple[str, str, str, str]  # device, site, province, source
+AuthKey = tuple[str, str, str]  # device, site, province
 
 
 def interface_state(binds: list[tuple[str, str]]) -> tuple[str, bool] | None:
@@ -117,9 +118,9 @@ class TrapStore:
             self._events.append(event)
             self._counts[(event.site, event.province, event.trap)] += 1
             if event.trap == "authenticationFailure":
-                key = (event.device, event.site, event.province, source)
-                self._auth[key] += 1
-                self._created.setdefault(key, event.time)
+                where = (event.device, event.site, event.province)
+                self._auth[where] += 1
+                self._created.setdefault(where, event.time)
             state = interface_state(binds) if event.trap in ("linkUp", "linkDown") else None
             if state is not None and target is not None:
                 key = (event.device, event.site, event.province, state[0])
@@ -148,7 +149,8 @@ class TrapStore:
             return dict(self._counts)
 
     def auth_failures(self) -> dict[AuthKey, tuple[int, float]]:
-        """(device, site, province, source) → (count, time of the first)."""
+        """(device, site, province) → (authenticationFailure notifications, time of the
+        first)."""
         with self._lock:
             return {key: (count, self._created[key]) for key, count in self._auth.items()}
 

@@ -397,6 +397,7 @@ def clear_pidfiles(node: NodePlan) -> None:
     for paths in (services.sshd_paths(node), services.snmpd_paths(node)):
         paths["pid"].unlink(missing_ok=True)
     services.sshd_paths(node)["relay_pid"].unlink(missing_ok=True)
+    services.snmpd_paths(node)["relay_pid"].unlink(missing_ok=True)
 
 
 def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
@@ -436,12 +437,18 @@ def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
         if pid is None:
             raise LabError(f"node {node.name}: {name} did not start (see {paths['log']})")
         records.append(ProcessRecord(node.name, name, pid, node.netns))
-    if node.sshd and services.syslog_sink(node):
-        relay_pid = services.sshd_paths(node)["relay_pid"]
-        pid = wait_for_pidfile(relay_pid, timeout=10)
+    for name, paths in (
+        ("sshd", services.sshd_paths(node) if node.sshd else None),
+        ("snmpd", services.snmpd_paths(node) if node.snmpd else None),
+    ):
+        if paths is None or not services.syslog_sink(node):
+            continue
+        pid = wait_for_pidfile(paths["relay_pid"], timeout=10)
         if pid is None:
-            raise LabError(f"node {node.name}: sshd's syslog relay did not start ({relay_pid})")
-        records.append(ProcessRecord(node.name, "sshd-logrelay", pid, node.netns))
+            raise LabError(
+                f"node {node.name}: {name}'s syslog relay did not start ({paths['relay_pid']})"
+            )
+        records.append(ProcessRecord(node.name, f"{name}-logrelay", pid, node.netns))
     return records
 
 
@@ -452,4 +459,6 @@ def recorded_pid(node: NodePlan, name: str) -> int | None:
         return read_pidfile(services.snmpd_paths(node)["pid"])
     if name == "sshd-logrelay":
         return read_pidfile(services.sshd_paths(node)["relay_pid"])
+    if name == "snmpd-logrelay":
+        return read_pidfile(services.snmpd_paths(node)["relay_pid"])
     return read_pidfile(services.frr_run(node) / f"{name}.pid")

@@ -16,6 +16,20 @@ separate files, and this host has none); a per-node /dev/log would need a privat
 for sshd. sshd's own ``-e`` writes the same lines to a pipe, which needs nothing of the
 host and no polling of a file.
 
+snmpd (``--filter snmpd``): the line that names who sent a request whose community or
+v3 key was wrong. net-snmp 5.9 logs no such line, but its log has both facts, in order:
+``sess_process_packet: session …`` when it starts on a received packet (debug token
+``sess_process_packet``), ``Connection from UDP: [ADDR]:PORT->…`` for that packet (its
+tcp-wrappers check, before parsing), and ``trap: send_trap 4 …`` (debug token ``trap``)
+when handling that packet raises authenticationFailure. The agent handles one packet to
+the end before it reads the next, so the failure belongs to the requester of the packet
+being handled — exact, not a guess by time. The relay (reading the agent's stderr: a
+pipe, in order, nothing lost) sends one line per failure, ``SNMP authentication failure:
+request from ADDR port PORT``, and keeps the agent's own lines in the log, without the
+debug ones. A failure during a packet that named no requester — an internal query (the
+DisMan monitors' own, over the callback transport: a packet line, no Connection line)
+— is kept in the log only: measured, it may directly follow a good request from outside.
+
 Only the standard library: it runs before anything else of the node.
 """
 
@@ -23,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +47,13 @@ from pathlib import Path
 FACILITY_AUTH = 4
 SEVERITY_INFO = 6
 MAX_LINE = 2048
+SNMPD_AUTH_FAILURE = "SNMP authentication failure: request from {address} port {port}"
+_SNMPD_PACKET = re.compile(r"^sess_process_packet: session \S+ fd \d+ pkt \S+ length \d+$")
+_SNMPD_CONNECTION = re.compile(
+    r"^Connection from [A-Za-z0-9/]+: \[(?P<address>[0-9A-Fa-f:.]{2,45})\]:(?P<port>\d{1,5})->"
+)
+_SNMPD_AUTH_TRAP = re.compile(r"^trap: send_trap 4 ")
+_SNMPD_DEBUG = ("sess_process_packet:", "trap:", "trapsess:")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -43,6 +65,48 @@ def rfc3164(line: str, hostname: str, app: str, now: float | None = None) -> byt
     return f"<{FACILITY_AUTH * 8 + SEVERITY_INFO}>{stamp} {hostname} {app}: {text}".encode()
 
 
+class Passthrough:
+    """Every line to the log and to the sink (sshd)."""
+
+    def line(self, text: str) -> tuple[str | None, str | None]:
+        """(what the log keeps, what the sink gets) of one line; None: nothing."""
+        return text, text
+
+
+class SnmpdAuthFailures:
+    """snmpd's log → its own lines for the log, one sink line per authenticationFailure
+    naming the requester of the packet that raised it (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.requester: tuple[str, str] | None = None
+        self.packet = False  # a packet began and its sender is not known yet
+
+    def line(self, text: str) -> tuple[str | None, str | None]:
+        if _SNMPD_PACKET.match(text):
+            self.requester, self.packet = None, True  # a new packet: its sender comes next
+            return None, None
+        connection = _SNMPD_CONNECTION.match(text)
+        if connection:
+            if self.packet:  # without the packet lines (no debug token) nobody is named
+                self.requester = (connection["address"], connection["port"])
+                self.packet = False
+            return text, None
+        if _SNMPD_AUTH_TRAP.match(text):
+            if self.requester is None:
+                return "SNMP authentication failure: no requester (an internal query)", None
+            address, port = self.requester
+            self.requester = None  # one packet, one failure
+            failure = SNMPD_AUTH_FAILURE.format(address=address, port=port)
+            return failure, failure
+        if text.startswith(_SNMPD_DEBUG):
+            return None, None
+        return text, None
+
+
+LineFilter = Passthrough | SnmpdAuthFailures
+FILTERS: dict[str, type[LineFilter]] = {"none": Passthrough, "snmpd": SnmpdAuthFailures}
+
+
 def parse_sink(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -51,22 +115,32 @@ def parse_sink(text: str) -> tuple[str, int]:
 
 
 def relay(
-    reader: int, sink: tuple[str, int], source: str, hostname: str, app: str, log: Path
+    reader: int,
+    sink: tuple[str, int],
+    source: str,
+    hostname: str,
+    app: str,
+    log: Path,
+    lines: LineFilter | None = None,
 ) -> None:
-    """Until EOF: each line to ``log`` and, as a datagram, to ``sink`` (best effort: a
-    sink that is unreachable for a while loses those lines, as UDP syslog does)."""
+    """Until EOF: each line through ``lines`` (default: every line) to ``log`` and, as a
+    datagram, to ``sink`` (best effort: a sink that is unreachable for a while loses
+    those lines, as UDP syslog does)."""
+    lines = lines or Passthrough()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         if source:
             sock.bind((source, 0))
         with open(reader, "rb", closefd=True) as stream, open(log, "ab", buffering=0) as out:
             for raw in stream:
-                out.write(raw)
                 line = raw.decode("utf-8", "replace").strip()
-                if not line:
+                kept, sent = lines.line(line) if line else (line, None)
+                if kept is not None:
+                    out.write(raw if kept == line else f"{kept}\n".encode())
+                if not sent:
                     continue
                 try:
-                    sock.sendto(rfc3164(line, hostname, app), sink)
+                    sock.sendto(rfc3164(sent, hostname, app), sink)
                 except OSError:
                     continue
     finally:
@@ -80,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hostname", required=True)
     parser.add_argument("--app", default="sshd", help="the syslog tag")
     parser.add_argument("--log", required=True, type=Path, help="file keeping every line")
+    parser.add_argument(
+        "--filter",
+        choices=sorted(FILTERS),
+        default="none",
+        help="none: every line to the log and the sink; snmpd: its auth failures named",
+    )
     parser.add_argument("--pidfile", required=True, type=Path)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -105,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             os.close(writer)
-        relay(reader, sink, args.source, args.hostname, args.app, args.log)
+        lines = FILTERS[args.filter]()
+        relay(reader, sink, args.source, args.hostname, args.app, args.log, lines)
         return daemon.wait()
     finally:
         args.pidfile.unlink(missing_ok=True)

@@ -304,6 +304,7 @@ def snmpd_paths(node: NodePlan) -> dict[str, Path]:
         "pid": d / "snmpd.pid",
         "log": d / "snmpd.log",
         "persist": d / "snmp",
+        "relay_pid": d / "snmpd-logrelay.pid",
     }
 
 
@@ -388,10 +389,21 @@ def _q(value: str) -> str:
     return '"' + value.replace('"', "") + '"'
 
 
+SNMPD_DEBUG_TOKENS = "sess_process_packet,trap"  # what the relay pairs (logrelay docstring)
+
+
 def snmpd_start_argv(node: NodePlan) -> list[str]:
     """snmpd listens on 0.0.0.0 inside the namespace: it answers on every address of the
-    namespace and replies from the address it was asked on (IP_PKTINFO, measured)."""
+    namespace and replies from the address it was asked on (IP_PKTINFO, measured).
+
+    With a ``SYSLOG_SINK``, snmpd stays in the foreground and logs to stderr (``-f -Le``,
+    with the debug tokens :data:`SNMPD_DEBUG_TOKENS`), a pipe read by
+    :mod:`simulations.logrelay` ``--filter snmpd``: the agent's lines stay in snmpd.log,
+    and each authenticationFailure goes to the sink as one line naming the address the
+    failed request came from. Else snmpd writes snmpd.log itself (``-Lf``)."""
     p = snmpd_paths(node)
+    sink = syslog_sink(node)
+    log = ["-f", "-Le", f"-D{SNMPD_DEBUG_TOKENS}"] if sink else ["-Lf", str(p["log"])]
     cmd = [
         "/usr/sbin/snmpd",
         "-C",
@@ -399,15 +411,21 @@ def snmpd_start_argv(node: NodePlan) -> list[str]:
         str(p["config"]),
         "-p",
         str(p["pid"]),
-        "-Lf",
-        str(p["log"]),
+        *log,
         "-M",
         "/nonexistent",
         "-m",
         "",
         "udp:0.0.0.0:161",
     ]
-    return uts_wrap(node.name, cmd)
+    argv = uts_wrap(node.name, cmd)
+    if sink is None:
+        return argv
+    relay = [sys.executable, "-m", "simulations.logrelay", "--sink", sink, "--filter", "snmpd"]
+    relay += ["--source", str(node.mgmt_ipv4)] if node.mgmt_ipv4 else []
+    relay += ["--hostname", node.name, "--app", "snmpd", "--log", str(p["log"])]
+    relay += ["--pidfile", str(p["relay_pid"])]
+    return [*relay, "--", *argv]
 
 
 def snmpd_env(node: NodePlan) -> dict[str, str]:

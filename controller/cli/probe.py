@@ -359,7 +359,8 @@ def serve(
         typer.Option(
             "--syslog-listen",
             help="HOST:PORT for the devices' syslog, UDP and TCP (in --netns), or 'off':"
-            " sshd logins become govnet_device_logins_total.",
+            " sshd logins become govnet_device_logins_total, refused SNMP requests"
+            " govnet_snmp_auth_failures_total (by requester).",
         ),
     ] = "127.0.0.1:9514",
     max_cycles: Annotated[
@@ -398,7 +399,7 @@ def serve(
     )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
-    server = MetricsServer(address, registry, state.traps.to_json)  # root namespace
+    server = MetricsServer(address, registry, state.events_json)  # root namespace
     config = ServiceConfig(
         interval=interval,
         netns=netns,
@@ -461,17 +462,20 @@ def traps(
     last: Annotated[int, typer.Option("--last", help="Show at most this many events.")] = 50,
     json_out: JsonOpt = False,
 ) -> None:
-    """The last SNMP traps/informs the running exporter received (for the SOC)."""
+    """The last SNMP traps/informs the running exporter received, and the last SNMP
+    requests the devices refused, by who sent them (from the devices' logs)."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
         events = list(data["events"])
+        refused = list(data.get("snmp_auth_failures", []))
     except FileNotFoundError:
         raise UsageError(f"{file}: no trap file (is `govnet probe serve` running?)") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{file}: not a trap file ({type(exc).__name__})") from None
     events = events[-max(0, last) :] if last else []
+    refused = refused[-max(0, last) :] if last else []
     if json_out:
-        output.print_json({"events": events})
+        output.print_json({"events": events, "snmp_auth_failures": refused})
         return
     rows = [
         (
@@ -492,3 +496,22 @@ def traps(
             rows,
         )
     )
+    if refused:
+        requests = [
+            (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r.get("time", 0)))),
+                r.get("device", "?"),
+                r.get("site", "?"),
+                r.get("province", "?"),
+                r.get("source", "?"),
+                r.get("zone", "?"),
+            )
+            for r in refused
+        ]
+        output.console.print(
+            output.table(
+                f"last {len(requests)} refused SNMP requests (wrong community or v3 key)",
+                ["time", "device", "site", "province", "requester", "zone"],
+                requests,
+            )
+        )

@@ -191,3 +191,21 @@ def test_sshd_logs_through_the_syslog_relay_only_with_a_sink(plan: LabPlan) -> N
     cut = argv.index("--")
     assert argv[cut + 1] == "unshare"
     assert argv[-2:] == ["-D", "-e"]
+
+
+def test_snmpd_logs_through_the_pairing_relay_only_with_a_sink(plan: LabPlan) -> None:
+    r1 = plan.node("r1")
+    plain = services.snmpd_start_argv(r1)
+    assert plain[0] == "unshare" and "-Lf" in plain and "-f" not in plain  # it daemonises
+    argv = services.snmpd_start_argv(_with_env(plan, "r1", SYSLOG_SINK="172.20.20.5:9514"))
+    assert argv[1:3] == ["-m", "simulations.logrelay"]
+    relay, snmpd = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    assert relay[relay.index("--filter") + 1] == "snmpd"
+    assert relay[relay.index("--app") + 1] == "snmpd"
+    assert relay[relay.index("--source") + 1] == "172.20.20.11"  # its management address
+    assert relay[relay.index("--log") + 1] == str(r1.node_dir / "snmpd.log")
+    assert relay[relay.index("--pidfile") + 1] == str(r1.node_dir / "snmpd-logrelay.pid")
+    # in the foreground, its log on stderr, with what the relay pairs
+    assert snmpd[0] == "unshare" and "-Lf" not in snmpd
+    assert {"-f", "-Le", "-Dsess_process_packet,trap"} <= set(snmpd)
+    assert snmpd[-1] == "udp:0.0.0.0:161"

@@ -57,8 +57,27 @@ def test_traps_reads_events(tmp_path: Path) -> None:
     path.write_text(json.dumps({"generated": 2.0, "events": [event]}))
     table = govnet("probe", "traps", "--file", str(path))
     assert table.returncode == 0 and "linkDown" in table.stdout and "pr-kh2" in table.stdout
+    assert "refused SNMP requests" not in table.stdout
     as_json = govnet("probe", "traps", "--json", "--file", str(path))
-    assert json.loads(as_json.stdout)["events"] == [event]
+    assert json.loads(as_json.stdout) == {"events": [event], "snmp_auth_failures": []}
+
+
+def test_traps_shows_the_refused_snmp_requests_by_requester(tmp_path: Path) -> None:
+    path = tmp_path / "traps.json"
+    refused = {
+        "time": 1.0,
+        "device": "pr-kh12",
+        "site": "KH-12",
+        "province": "KH-12",
+        "source": "198.51.100.7",
+        "zone": "outside",
+    }
+    path.write_text(json.dumps({"generated": 2.0, "events": [], "snmp_auth_failures": [refused]}))
+    table = govnet("probe", "traps", "--file", str(path))
+    assert table.returncode == 0, table.stderr
+    assert "refused SNMP requests" in table.stdout and "198.51.100.7" in table.stdout
+    as_json = govnet("probe", "traps", "--json", "--file", str(path))
+    assert json.loads(as_json.stdout)["snmp_auth_failures"] == [refused]
 
 
 def test_a_missing_secret_is_one_line_naming_the_reference(tmp_path: Path) -> None:

@@ -123,9 +123,9 @@ def test_self_metrics_and_traps(registry: CollectorRegistry) -> None:
         get("govnet_snmp_traps_total", {"site": "KH-2", "province": "KH-2", "trap": "linkDown"})
         == 1
     )
-    auth = {"device": "pr-kh2", "site": "KH-2", "province": "KH-2", "source": "172.20.20.23"}
-    assert get("govnet_snmp_auth_failures_total", auth) == 1
-    assert get("govnet_snmp_auth_failures_created", auth) is not None
+    auth = {"device": "pr-kh2", "site": "KH-2", "province": "KH-2"}
+    assert get("govnet_snmp_auth_failure_traps_total", auth) == 1
+    assert get("govnet_snmp_auth_failure_traps_created", auth) is not None
     assert (
         get("govnet_snmp_traps_total", {"site": "unknown", "province": "unknown", "trap": "linkUp"})
         == 1

@@ -1,5 +1,5 @@
 """SNMP notifications: linkUp/linkDown as interface states (kept until a later poll says
-otherwise), authenticationFailure counted by device and source, and a real net-snmp
+otherwise), authenticationFailure counted by device, and a real net-snmp
 agent configured as the lab configures its nodes sending v3 informs to the receiver on
 loopback (coldStart, linkUp/linkDown from its DisMan monitors, authenticationFailure)."""
 
@@ -108,14 +108,14 @@ def test_a_poll_begun_well_after_the_trap_overrules_it_but_not_one_begun_before(
     assert traps.interfaces()[key][0] is True  # the linkUp was lost: the poll says up
 
 
-def test_auth_failures_are_counted_by_device_and_source_with_their_first_time() -> None:
+def test_auth_failure_notifications_are_counted_by_device_with_their_first_time() -> None:
     traps = store()
     before = time.time()
     for _ in range(3):
         traps.event(PR_KH2, AUTH_FAILURE, "3", [])
     (key, (count, first)), *rest = traps.auth_failures().items()
     assert rest == []
-    assert key == ("pr-kh2", "KH-2", "KH-2", PR_KH2) and count == 3
+    assert key == ("pr-kh2", "KH-2", "KH-2") and count == 3
     assert before <= first <= time.time()
 
 
@@ -129,9 +129,8 @@ def test_the_exporter_shows_trap_states_and_created_times() -> None:
     get = registry.get_sample_value
     where = {"device": "pr-kh2", "site": "KH-2", "province": "KH-2"}
     assert get("govnet_if_trap_oper_up", {**where, "ifname": "eth1"}) == 0
-    auth = {**where, "source": PR_KH2}
-    assert get("govnet_snmp_auth_failures_total", auth) == 1
-    created = get("govnet_snmp_auth_failures_created", auth)
+    assert get("govnet_snmp_auth_failure_traps_total", where) == 1
+    created = get("govnet_snmp_auth_failure_traps_created", where)
     assert created is not None and abs(created - time.time()) < 60
 
 

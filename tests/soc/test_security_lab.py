@@ -1,16 +1,18 @@
 """Security and capacity events from the real lab (topologies/lab.clab.yml), end to end:
 
-    the routers' snmpd (v3 informs: authenticationFailure, linkUp/linkDown every 2 s) and
+    the routers' snmpd (v3 informs: authenticationFailure, linkUp/linkDown every 2 s; its
+    log through simulations/logrelay.py --filter snmpd: who sent each refused request) and
     sshd (its log through simulations/logrelay.py as syslog)
     → govnet probe serve --netns clab-lab-nms-1 (traps, syslog, polls every 5 s)
     → Prometheus (scrape and evaluate every 5 s, soc/rules) — its ALERTS, queried.
 
 Wrong SNMP credentials, a cut commune link, ten wrong SSH passwords and bounded iperf3
 traffic across a 100M commune link each raise their alert, naming the device (and the
-source address where the event has one). GovnetLinkSaturated is loaded with its windows
-scaled down (rate over 1 minute, `for` 20 s instead of 5 and 10 minutes) so the test
-fits a lab slot; everything else is the shipped rules. Everything started is stopped by
-PID, even on failure.
+source address where the event has one: the requester of a refused SNMP request, from the
+router's snmpd log through its relay, and of a failed SSH login). GovnetLinkSaturated
+is loaded with its windows scaled down (rate over 1 minute, `for` 20 s instead of 5 and
+10 minutes) so the test fits a lab slot; everything else is the shipped rules.
+Everything started is stopped by PID, even on failure.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ NMS = "clab-lab-nms-1"
 NMS_MGMT = "172.20.20.5"
 ROUTER = "pr-kh12"
 ROUTER_MGMT = "172.20.20.21"
+PROBER, PROBER_MGMT = "mr-mef", "172.20.20.31"  # sends a wrong SNMP key to ROUTER
 CUT = "pr-kh17:eth6"  # cpe-170102's access link: nothing else behind it
 SATURATE = ("pr-kh12", "10.253.0.0", "cpe-120101", "eth3")  # 100M commune-access link
 SSH_PASSWORD_WRONG = "not-the-lab-password"
@@ -123,21 +126,42 @@ def wait_resolved(soc: Soc, timeout: float, alertname: str, **labels: str) -> fl
     raise AssertionError(f"{alertname} {labels} still firing after {timeout:.0f} s")
 
 
-def test_wrong_snmp_credentials_sent_to_a_router_fire_the_auth_failure_alert(soc: Soc) -> None:
+def test_wrong_snmp_credentials_fire_the_auth_failure_alert_naming_each_requester(
+    soc: Soc,
+) -> None:
     from simulations.errors import LabError
+    from simulations.netns import run_in_netns
     from simulations.snmp import SnmpAuth, snmp_get
 
     began = time.monotonic()
-    for auth in (
-        SnmpAuth(community="guessed-community"),
-        SnmpAuth(user="intruder", auth_pass="intruder-auth", priv_pass="intruder-priv"),
-    ):
-        with pytest.raises(LabError):  # no answer to a wrong community / unknown user
-            snmp_get(NMS, ROUTER_MGMT, auth, timeout=0.5, retries=0)
-    alert = wait_firing(soc, 60, "GovnetSnmpAuthFailures", device=ROUTER)
-    print(f"\nGovnetSnmpAuthFailures after {time.monotonic() - began:.1f} s: {alert}")
-    assert alert["source"] == ROUTER_MGMT  # the agent that reported it
-    assert (alert["site"], alert["province"]) == ("KH-12", "KH-12")
+    with pytest.raises(LabError):  # no answer to a wrong community
+        snmp_get(NMS, ROUTER_MGMT, SnmpAuth(community="guessed-community"), timeout=0.5, retries=0)
+    wrong_key = ["-v3", "-l", "authPriv", "-u", "govnet", "-a", "SHA", "-A", "not-the-lab-key"]
+    wrong_key += ["-x", "AES", "-X", "not-the-lab-key", "-t", "0.5", "-r", "0"]
+    refused = run_in_netns(  # from another router's namespace, its management address
+        f"clab-lab-{PROBER}",
+        ["snmpget", f"--clientaddr={PROBER_MGMT}", *wrong_key, ROUTER_MGMT, "1.3.6.1.2.1.1.5.0"],
+        env={"MIBS": ""},
+        check=False,
+    )
+    assert refused.returncode != 0 and "Authentication failure" in refused.stderr
+    sent = time.monotonic()
+    for source in (NMS_MGMT, PROBER_MGMT):  # each requester's own alert, by its address
+        alert = wait_firing(soc, 60, "GovnetSnmpAuthFailures", device=ROUTER, source=source)
+        print(f"\nGovnetSnmpAuthFailures after {time.monotonic() - began:.1f} s: {alert}")
+        assert (alert["site"], alert["province"]) == ("KH-12", "KH-12")
+        count = prom_query(
+            soc.prometheus,
+            f'govnet_snmp_auth_failures_total{{device="{ROUTER}",source="{source}"}}',
+        )
+        assert [float(c["value"][1]) for c in count] == [1], count
+    informs = prom_query(
+        soc.prometheus, f'govnet_snmp_auth_failure_traps_total{{device="{ROUTER}"}}'
+    )
+    assert informs and float(informs[0]["value"][1]) >= 2, informs  # the router's own
+    # the notifications' fallback (source "unknown", 30 s `for`) stays silent: the log won
+    time.sleep(max(0.0, sent + 40 - time.monotonic()))
+    assert firing(soc, "GovnetSnmpAuthFailures", device=ROUTER, source="unknown") == []
 
 
 def test_a_link_down_fault_raises_the_trap_driven_interface_alert_then_clears(soc: Soc) -> None:

@@ -44,6 +44,7 @@ SINGLE_SECTIONS: dict[str, type[BaseModel]] = {
     "network": m.Network,
     "defaults": m.DeviceSettings,
     "notifications": m.Notifications,
+    "collectors": m.Collectors,
 }
 MAP_SECTIONS: dict[str, type[BaseModel]] = {"groups": m.DeviceSettings}
 NESTED_MAP_SECTIONS: dict[str, dict[str, type[BaseModel]]] = {
@@ -165,6 +166,7 @@ def build_inventory(raw: LDict) -> tuple[Built, list[Problem]]:
         credentials=m.Credentials.model_construct(**values.get("credentials", {})),
         hosting=values["hosting"],
         notifications=values.get("notifications", m.Notifications()),
+        collectors=values.get("collectors"),
     )
     return Built(inventory, raw, origins, broken, failed), problems
 

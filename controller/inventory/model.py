@@ -491,6 +491,49 @@ class Notifications(Model):
         return self
 
 
+# --- collectors (regional probe shards and the central long-term store) -------------
+
+_DURATION = r"^[1-9][0-9]{0,5}(s|m|h|d|w|y)$"
+Port = Annotated[int, Field(ge=1024, le=65535)]
+
+
+class CentralStore(Model):
+    """The national long-term store the collectors remote-write to (a Prometheus with the
+    remote-write receiver), on a monitoring node in the NDC."""
+
+    device: Name
+    port: Port = 9090
+    retention: Annotated[str, StringConstraints(pattern=_DURATION)] = "400d"
+    """How long samples are kept: at least the SLA year plus a month to report on it."""
+
+
+class Collector(Model):
+    """A probe shard and a Prometheus agent beside it, on a node near the sites it polls.
+
+    ``provinces`` is its region: it polls (a rendezvous share, among the collectors of the
+    same region) the sites of those provinces. A collector without provinces polls every
+    site no regional collector covers."""
+
+    name: Name
+    device: Name
+    provinces: list[ProvinceCode] = []
+    probe_port: Port = 9500
+    agent_port: Port = 9091
+
+
+class Collectors(Model):
+    store: CentralStore
+    regions: list[Collector] = []
+    scrape_interval: Annotated[int, Field(ge=1, le=300)] = 10
+    """Seconds between polling cycles (and agent scrapes)."""
+
+    def collector(self, name: str) -> Collector:
+        for collector in self.regions:
+            if collector.name == name:
+                return collector
+        raise KeyError(name)
+
+
 class Inventory(Model):
     """The whole national network, merged from every file of an inventory folder."""
 
@@ -507,6 +550,7 @@ class Inventory(Model):
     credentials: Credentials = Credentials()
     hosting: list[Hosting] = []
     notifications: Notifications = Notifications()
+    collectors: Collectors | None = None
 
     def device(self, name: str) -> Device:
         for device in self.devices:
@@ -546,4 +590,5 @@ SECTIONS: dict[str, str] = {
     "pools": "IPv4 pools, VLAN ranges, ASN ranges",
     "credentials": "SNMP and SSH credentials, by reference only",
     "hosting": "hosting allocations in the data centres",
+    "collectors": "regional collectors (probe shard + Prometheus agent) and the central store",
 }

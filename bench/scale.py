@@ -217,14 +217,17 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def dump(data: dict[str, Any], path: Path) -> None:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(data, Dumper=dumper, sort_keys=False), encoding="utf-8")
+
+
 def run_one(
-    work: Path, inventory_file: Path, count: int, interval: int, cycles: int, timeout: float
+    work: Path, data: dict[str, Any], count: int, interval: int, cycles: int, timeout: float
 ) -> dict[str, Any]:
-    data = yaml.safe_load(inventory_file.read_text(encoding="utf-8"))
     ports = free_ports(2 * count + 3)
-    data["collectors"] = collectors(count, interval, ports[3:])
     source = work / f"inventory-{count}.yaml"
-    source.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    dump({**data, "collectors": collectors(count, interval, ports[3:])}, source)
     state = work / f"state-{count}"
     settings = SocSettings(
         state_dir=state,
@@ -327,11 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         port = udp_port()
         total = args.cpes + args.routers
-        source = work / "inventory.yaml"
-        source.write_text(
-            yaml.safe_dump(inventory(args.cpes, args.routers, port), sort_keys=False),
-            encoding="utf-8",
-        )
+        data = inventory(args.cpes, args.routers, port)
         with AgentPool(work / "agents", AUTH, port=port) as pool:
             for i in range(0, total, PER_AGENT):
                 pool.add(
@@ -347,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" (ready in {time.perf_counter() - began:.1f} s); every {args.interval} s"
                 )
             for count in args.collectors:
-                result = run_one(work, source, count, args.interval, args.cycles, args.timeout)
+                result = run_one(work, data, count, args.interval, args.cycles, args.timeout)
                 results.append(result)
                 if not args.json:
                     print_result(result)

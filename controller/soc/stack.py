@@ -39,6 +39,7 @@ from controller.soc.procs import ProcessRecord
 from controller.soc.settings import LOOPBACK, SocSettings, rule_files
 
 READY_TIMEOUT = 30.0
+PROBE_READY_TIMEOUT = 300.0  # a probe shard loads and validates the whole inventory first
 OUT_OF_ORDER_WINDOW = "72h"  # as long as a collector buffers (agent retention.max-time)
 LOCK_TIMEOUT = 30.0
 Progress = Callable[[str], None]
@@ -86,6 +87,7 @@ class Component:
     reload_path: str | None
     netns: str | None = None  # started in this lab namespace
     probe_netns: str | None = None  # its port is on this namespace's loopback
+    ready_timeout: float = READY_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -289,6 +291,7 @@ class SocStack:
                 None,
                 netns=ns,
                 probe_netns=ns,
+                ready_timeout=PROBE_READY_TIMEOUT,
             )
             agent = agent_argv(
                 binaries.prometheus, collector, str(home / "agent.yml"), str(home / "wal")
@@ -474,7 +477,7 @@ class SocStack:
         return ComponentState(component.name, state, record.pid, component.url, True)
 
     def _wait_ready(self, component: Component, record: ProcessRecord) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + component.ready_timeout
         while time.monotonic() < deadline:
             if not procs.is_running(record):
                 detail = procs.log_tail(record) or "no output (see its log)"
@@ -483,7 +486,8 @@ class SocStack:
                 return
             time.sleep(0.2)
         raise SocError(
-            f"{component.name} was not ready after {READY_TIMEOUT:.0f} s: {procs.log_tail(record)}"
+            f"{component.name} was not ready after {component.ready_timeout:.0f} s: "
+            f"{procs.log_tail(record)}"
         )
 
     def _reload(self, component: Component) -> None:

@@ -119,7 +119,13 @@ def _lab_netns(lab: Path | None, inv: Inventory, netns: str | None, no_netns: bo
     name, nodes = lab_nodes(lab)
     if netns is not None:
         return netns
-    nms = sorted(d.name for d in inv.devices if d.role is Role.NMS and d.name in nodes)
+    datacentres = {dc.code for dc in inv.datacentres}
+    # the data centre's NMS first: a regional collector node is an NMS too
+    nms = [
+        d.name
+        for d in sorted(inv.devices, key=lambda d: (d.site not in datacentres, d.name))
+        if d.role is Role.NMS and d.name in nodes
+    ]
     if not nms:
         raise UsageError(f"{lab}: no node of this lab is an NMS device of the inventory")
     return f"clab-{name}-{nms[0]}"

@@ -223,7 +223,13 @@ def dump(data: dict[str, Any], path: Path) -> None:
 
 
 def run_one(
-    work: Path, data: dict[str, Any], count: int, interval: int, cycles: int, timeout: float
+    work: Path,
+    data: dict[str, Any],
+    count: int,
+    interval: int,
+    cycles: int,
+    timeout: float,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     ports = free_ports(2 * count + 3)
     source = work / f"inventory-{count}.yaml"
@@ -282,6 +288,8 @@ def run_one(
         }
     finally:
         stack.down()
+        if keep is not None:  # the daemons' logs, for a run that went wrong
+            shutil.copytree(state / "soc" / "logs", keep / f"logs-{count}", dirs_exist_ok=True)
     names = sorted(wall)
     return {
         "collectors": count,
@@ -311,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=3, help="cycles of every collector")
     parser.add_argument("--timeout", type=float, default=600, help="per collector count")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep-logs", type=Path, help="copy the daemons' logs here")
     args = parser.parse_args(argv)
     for binary in ("/usr/sbin/snmpd", "fping", "prometheus", "prometheus-alertmanager"):
         if shutil.which(binary) is None:
@@ -346,7 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" (ready in {time.perf_counter() - began:.1f} s); every {args.interval} s"
                 )
             for count in args.collectors:
-                result = run_one(work, data, count, args.interval, args.cycles, args.timeout)
+                result = run_one(
+                    work, data, count, args.interval, args.cycles, args.timeout, args.keep_logs
+                )
                 results.append(result)
                 if not args.json:
                     print_result(result)

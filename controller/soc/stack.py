@@ -267,8 +267,8 @@ class SocStack:
                 for p in (*s.am_ports, s.textfile_port)
             ]
             forward = [sys.executable, "-m", "controller.soc.forward"]
-            for mapping in maps:
-                forward += ["--map", map_arg(mapping)]
+            # --map=VALUE: a value starting with "-" (this namespace) is not an option
+            forward += [f"--map={map_arg(mapping)}" for mapping in maps]
             out["forward"] = Component("forward", forward, s.prometheus_port, "", None)
         assert self.inventory is not None
         source = self.inventory_path

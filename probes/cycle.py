@@ -33,8 +33,16 @@ class Plan:
         return self.targets + self.upstream
 
 
-def make_plan(all_targets: Sequence[Target], shard: Shard = sharding.ALL) -> Plan:
-    own = sharding.select(all_targets, [t.name for t in all_targets], shard)
+def make_plan(
+    all_targets: Sequence[Target],
+    shard: Shard = sharding.ALL,
+    keep: Callable[[Target], bool] | None = None,
+) -> Plan:
+    """The shard's targets (or, with ``keep``, the targets it accepts) and their upstream."""
+    if keep is not None:
+        own = [t for t in all_targets if keep(t)]
+    else:
+        own = sharding.select(all_targets, [t.name for t in all_targets], shard)
     names = {t.name for t in own}
     by_name = {t.name: t for t in all_targets}
     upstream = [by_name[n] for n in sorted(ancestors(own, by_name) - names)]

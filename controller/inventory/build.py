@@ -45,6 +45,7 @@ SINGLE_SECTIONS: dict[str, type[BaseModel]] = {
     "defaults": m.DeviceSettings,
     "notifications": m.Notifications,
     "slo": m.Slo,
+    "collectors": m.Collectors,
 }
 MAP_SECTIONS: dict[str, type[BaseModel]] = {"groups": m.DeviceSettings}
 NESTED_MAP_SECTIONS: dict[str, dict[str, type[BaseModel]]] = {
@@ -167,6 +168,7 @@ def build_inventory(raw: LDict) -> tuple[Built, list[Problem]]:
         hosting=values["hosting"],
         notifications=values.get("notifications", m.Notifications()),
         slo=values.get("slo", m.Slo()),
+        collectors=values.get("collectors"),
     )
     return Built(inventory, raw, origins, broken, failed), problems
 

@@ -16,8 +16,10 @@ from typing import TypeVar
 from controller.errors import Problem
 from controller.inventory import model as m
 from controller.inventory.build import Built
+from controller.inventory.views import device_provinces
 
 Check = Callable[[Built], list[Problem]]
+MIN_RETENTION_DAYS = 400
 T = TypeVar("T")
 
 
@@ -724,6 +726,93 @@ def _rack_index(dc: m.Datacentre, name: str) -> tuple[int, int]:
     raise KeyError(name)
 
 
+def check_collectors(built: Built) -> list[Problem]:
+    """Collectors run on NMS nodes that exist, have unique names and ports, poll provinces
+    that exist, and together cover every site (a collector without provinces takes the
+    rest)."""
+    inv = built.inventory
+    section = inv.collectors
+    if section is None or "collectors" in built.failed_sections:
+        return []
+    out: list[Problem] = []
+    devices = _first_by(inv.devices, lambda d: d.name)
+    provinces = {p.code for p in inv.provinces}
+
+    def problem(label: str, path: tuple[str | int, ...], msg: str) -> None:
+        file, line = built.where_key("collectors", *path)
+        out.append(Problem(file, line, f"collectors.{label}", msg))
+
+    def node(label: str, path: tuple[str | int, ...], name: str) -> None:
+        device = devices.get(name)
+        if device is None:
+            if not built.is_broken("devices", name):
+                problem(label, path, f"unknown device {name!r}")
+        elif device.role is not m.Role.NMS:
+            problem(label, path, f"{name!r} is a {device.role.value}: collectors run on nms nodes")
+
+    node("store.device", ("store", "device"), section.store.device)
+    retention = section.store.retention
+    days = (
+        int(retention[:-1])
+        * {"s": 1 / 86400, "m": 1 / 1440, "h": 1 / 24, "d": 1, "w": 7, "y": 365}[retention[-1]]
+    )
+    if days < MIN_RETENTION_DAYS:
+        problem(
+            "store.retention",
+            ("store", "retention"),
+            f"{retention} is shorter than the SLA needs ({MIN_RETENTION_DAYS}d)",
+        )
+    names: dict[str, int] = {}
+    ports: dict[tuple[str, int], str] = {}
+    if section.store.device:
+        ports[(section.store.device, section.store.port)] = "the central store"
+    for i, collector in enumerate(section.regions):
+        label = f"regions[{collector.name}]"
+        if collector.name in names:
+            problem(f"{label}.name", ("regions", i, "name"), "duplicate collector name")
+        names.setdefault(collector.name, i)
+        node(f"{label}.device", ("regions", i, "device"), collector.device)
+        if collector.probe_port == collector.agent_port:
+            problem(f"{label}.agent_port", ("regions", i, "agent_port"), "same as probe_port")
+        for field in ("probe_port", "agent_port"):
+            key = (collector.device, getattr(collector, field))
+            if field == "agent_port" and collector.probe_port == collector.agent_port:
+                continue
+            if key in ports:
+                problem(
+                    f"{label}.{field}",
+                    ("regions", i, field),
+                    f"port {key[1]} on {key[0]} is already {ports[key]}'s",
+                )
+            ports.setdefault(key, f"collector {collector.name}")
+        for k, code in enumerate(collector.provinces):
+            if code not in provinces and not built.is_broken("provinces", code):
+                where = ("regions", i, "provinces", k)
+                problem(f"{label}.provinces", where, f"unknown province {code!r}")
+    if not section.regions:
+        problem("regions", ("regions",), "no collector: list at least one")
+    elif all(c.provinces for c in section.regions):
+        covered = {code for c in section.regions for code in c.provinces}
+        province_of = device_provinces(inv)
+        orphans = sorted(
+            {
+                province_of.get(d.name) or "(no province)"
+                for d in inv.devices
+                if d.role is not m.Role.NMS and province_of.get(d.name) not in covered
+            }
+        )
+        if orphans:
+            problem(
+                "regions",
+                ("regions",),
+                "no collector polls the sites of "
+                + ", ".join(orphans[:5])
+                + (f" and {len(orphans) - 5} more" if len(orphans) > 5 else "")
+                + " (add a collector without provinces, or list them)",
+            )
+    return out
+
+
 CHECKS: tuple[Check, ...] = (
     check_unique_names,
     check_references,
@@ -733,6 +822,7 @@ CHECKS: tuple[Check, ...] = (
     check_pools,
     check_vlans,
     check_racks,
+    check_collectors,
 )
 
 

@@ -559,6 +559,47 @@ DEFAULT_SLO: dict[Role, SloLevel] = {
     Role.NMS: SloLevel(99.5, 0.150, 0.050),
 }
 """govnet's per-role SLOs; RTT and loss are those of soc/rules/static.yml (the alerts)."""
+# --- collectors (regional probe shards and the central long-term store) -------------
+
+_DURATION = r"^[1-9][0-9]{0,5}(s|m|h|d|w|y)$"
+Port = Annotated[int, Field(ge=1024, le=65535)]
+
+
+class CentralStore(Model):
+    """The national long-term store the collectors remote-write to (a Prometheus with the
+    remote-write receiver), on a monitoring node in the NDC."""
+
+    device: Name
+    port: Port = 9090
+    retention: Annotated[str, StringConstraints(pattern=_DURATION)] = "400d"
+    """How long samples are kept: at least the SLA year plus a month to report on it."""
+
+
+class Collector(Model):
+    """A probe shard and a Prometheus agent beside it, on a node near the sites it polls.
+
+    ``provinces`` is its region: it polls (a rendezvous share, among the collectors of the
+    same region) the sites of those provinces. A collector without provinces polls every
+    site no regional collector covers."""
+
+    name: Name
+    device: Name
+    provinces: list[ProvinceCode] = []
+    probe_port: Port = 9500
+    agent_port: Port = 9091
+
+
+class Collectors(Model):
+    store: CentralStore
+    regions: list[Collector] = []
+    scrape_interval: Annotated[int, Field(ge=1, le=300)] = 10
+    """Seconds between polling cycles (and agent scrapes)."""
+
+    def collector(self, name: str) -> Collector:
+        for collector in self.regions:
+            if collector.name == name:
+                return collector
+        raise KeyError(name)
 
 
 class Inventory(Model):
@@ -578,6 +619,7 @@ class Inventory(Model):
     hosting: list[Hosting] = []
     notifications: Notifications = Notifications()
     slo: Slo = Slo()
+    collectors: Collectors | None = None
 
     def slo_for(self, role: Role) -> SloLevel:
         """The role's SLO: the inventory's ``slo`` section over :data:`DEFAULT_SLO`."""
@@ -633,4 +675,5 @@ SECTIONS: dict[str, str] = {
     "hosting": "hosting allocations in the data centres",
     "notifications": "SMTP relay and the SOC's alert receivers",
     "slo": "per-role service levels for the SLA reports (availability, p95 RTT, loss)",
+    "collectors": "regional collectors (probe shard + Prometheus agent) and the central store",
 }

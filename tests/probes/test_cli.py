@@ -115,3 +115,18 @@ def test_lab_and_no_netns_exclude_each_other(tmp_path: Path) -> None:
     lab = str(_unstarted_lab(tmp_path))
     result = govnet("probe", "run", "-i", "inventory/lab", "--lab", lab, "--no-netns")
     assert result.returncode == 2 and "--lab and --no-netns exclude each other" in result.stderr
+
+
+def test_targets_of_a_collector_are_its_regions_sites() -> None:
+    result = govnet(
+        "probe", "targets", "--json", "--collector", "battambang", "-i", "inventory/lab"
+    )
+    assert result.returncode == 0, result.stderr
+    names = sorted(t["device"] for t in json.loads(result.stdout)["targets"])
+    assert names == ["cpe-020101", "cpe-020102", "cpe-020301", "cpe-020302", "pr-kh2"]
+
+
+def test_collector_and_shard_exclude_each_other_in_one_line() -> None:
+    result = govnet("probe", "serve", "--collector", "ndc", "--shard", "1/2", "-i", "inventory/lab")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --collector and --shard exclude each other"

@@ -33,6 +33,13 @@ def adjacency(inv: Inventory) -> dict[str, set[str]]:
         if a != b:
             graph[a].add(b)
             graph[b].add(a)
+    # a mission hangs off the data centre gateways its IPsec tunnels end on
+    gateways = {dc.code: dc.internet.device for dc in inv.datacentres if dc.internet}
+    for mission in inv.missions:
+        for tunnel in mission.tunnels:
+            if tunnel.datacentre in gateways:
+                graph[mission.router].add(gateways[tunnel.datacentre])
+                graph[gateways[tunnel.datacentre]].add(mission.router)
     return graph
 
 

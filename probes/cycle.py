@@ -27,18 +27,23 @@ class Plan:
     targets: tuple[Target, ...]
     upstream: tuple[Target, ...]
     shard: Shard
+    tunnels: tuple[Target, ...] = ()  # pinged by shard 1 only
 
     @property
     def pinged(self) -> tuple[Target, ...]:
         return self.targets + self.upstream
 
 
-def make_plan(all_targets: Sequence[Target], shard: Shard = sharding.ALL) -> Plan:
+def make_plan(
+    all_targets: Sequence[Target],
+    shard: Shard = sharding.ALL,
+    tunnels: Sequence[Target] = (),
+) -> Plan:
     own = sharding.select(all_targets, [t.name for t in all_targets], shard)
     names = {t.name for t in own}
     by_name = {t.name: t for t in all_targets}
     upstream = [by_name[n] for n in sorted(ancestors(own, by_name) - names)]
-    return Plan(tuple(own), tuple(upstream), shard)
+    return Plan(tuple(own), tuple(upstream), shard, tuple(tunnels) if shard.index == 1 else ())
 
 
 def cpu_seconds() -> float:
@@ -65,7 +70,7 @@ async def run_cycle(
     async def icmp() -> dict[str, IcmpResult]:
         if pinger is None:
             return {}
-        results = await pinger.ping(plan.pinged)
+        results = await pinger.ping(plan.pinged + plan.tunnels)
         tick()
         return results
 
@@ -73,7 +78,8 @@ async def run_cycle(
         return {} if snmp is None else await snmp.poll(plan.targets, tick)
 
     icmp_results, snmp_results = await asyncio.gather(icmp(), snmp_all())
-    answered = {name: r.ok for name, r in icmp_results.items()}
+    tunnel_names = {t.name for t in plan.tunnels}
+    answered = {name: r.ok for name, r in icmp_results.items() if name not in tunnel_names}
     if pinger is None:  # no ICMP: SNMP answers decide reachability
         answered = {name: r.ok for name, r in snmp_results.items()}
     states, upstream_down = reachability.classify(plan.pinged, answered)
@@ -89,4 +95,6 @@ async def run_cycle(
         upstream_down={k: v for k, v in upstream_down.items() if k in own},
         shard=plan.shard.index,
         shards=plan.shard.count,
+        tunnels=plan.tunnels,
+        tunnel_icmp={t.name: icmp_results[t.name] for t in plan.tunnels if t.name in icmp_results},
     )

@@ -129,6 +129,30 @@ def build_targets(inv: Inventory) -> list[Target]:
     return sorted(targets, key=lambda t: (t.level if t.level >= 0 else 1 << 30, t.name))
 
 
+def tunnel_targets(inv: Inventory) -> list[Target]:
+    """One ICMP target per mission tunnel: the mission's overlay address on it, which the
+    NMS reaches only through that tunnel (the data centre end holds the connected /31).
+    Named ``<mission>-<datacentre>`` in lower case, like the IKE connection; role
+    ``tunnel``, site the mission, province the data centre."""
+    out: list[Target] = []
+    for mission in inv.missions:
+        for tunnel in mission.tunnels:
+            out.append(
+                Target(
+                    name=f"{mission.code}-{tunnel.datacentre}".lower(),
+                    role="tunnel",
+                    site=mission.code,
+                    province=tunnel.datacentre,
+                    tenant="",
+                    icmp_address=str(tunnel.overlay("mission").ip),
+                    snmp_address="",
+                    snmp_profile_name=None,
+                    snmp_profile=None,
+                )
+            )
+    return out
+
+
 def ancestors(targets: Iterable[Target], by_name: dict[str, Target]) -> set[str]:
     """Every target upstream of ``targets`` (not including them)."""
     seen: set[str] = set()

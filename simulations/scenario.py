@@ -107,7 +107,17 @@ def apply_fault(faults: Faults, spec: str | Mapping[str, Any]) -> str:
     return f"{action} {target} {extra}".strip()
 
 
-ACTIONS = ("link-down", "link-up", "impair", "node-stop", "node-start", "clear")
+ACTIONS = (
+    "link-down",
+    "link-up",
+    "impair",
+    "node-stop",
+    "node-start",
+    "path-down",
+    "path-up",
+    "psk-wrong",
+    "clear",
+)
 
 
 def run_scenario(lab: Lab, path: str | Path, progress: Progress = no_progress) -> ScenarioResult:

@@ -514,3 +514,14 @@ def charon_env(node: NodePlan) -> dict[str, str]:
 
 def swanctl_argv(node: NodePlan, *args: str) -> list[str]:
     return [str(SWANCTL), *args, "--uri", vici_uri(node)]
+
+
+def is_initiator(swanctl_conf: Path, connection: str) -> bool:
+    """Whether the rendered ``swanctl.conf`` starts ``connection`` itself (the mission
+    end: ``start_action = start``)."""
+    text = swanctl_conf.read_text(encoding="utf-8")
+    at = text.find(f"  {connection} {{")
+    if at < 0:
+        return False
+    block = text[at : text.find("\n  }\n", at)]
+    return "start_action = start" in block

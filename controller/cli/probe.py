@@ -24,6 +24,7 @@ from probes.collector import ProbeCollector
 from probes.credentials import resolve_all
 from probes.cycle import Plan, make_plan
 from probes.icmp import IcmpError, IcmpSettings
+from probes.ipsec import IpsecCollector, lab_tunnel_ends
 from probes.model import Cycle, Target
 from probes.netns import netns_file
 from probes.safety import check_targets
@@ -31,7 +32,7 @@ from probes.server import MetricsServer, parse_listen
 from probes.service import ProbeService, ProbeState, ServiceConfig, run_once
 from probes.snmp import SnmpSettings
 from probes.syslog import LoginStore
-from probes.targets import build_targets
+from probes.targets import build_targets, tunnel_targets
 from probes.traps import TrapStore
 
 app = typer.Typer(
@@ -77,7 +78,7 @@ CountOpt = Annotated[int, typer.Option("--icmp-count", help="ICMP echoes per tar
 def _plan(ctx: typer.Context, inventory: Path | None, shard_text: str) -> tuple[Plan, Inventory]:
     shard = sharding.parse_shard(shard_text)
     inv = load_inventory(inventory_path(ctx, inventory))
-    return make_plan(build_targets(inv), shard), inv
+    return make_plan(build_targets(inv), shard, tunnel_targets(inv)), inv
 
 
 def _check_netns(netns: str | None, no_netns: bool) -> None:
@@ -197,7 +198,7 @@ def run(
     plan, inv = _plan(ctx, inventory, shard)
     netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
-    check_targets(plan.pinged, netns, no_netns)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     state = ProbeState(plan, TrapStore(plan.targets))
@@ -365,6 +366,14 @@ def serve(
     max_cycles: Annotated[
         int | None, typer.Option("--max-cycles", help="Stop after this many cycles.")
     ] = None,
+    ipsec_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ipsec-dir",
+            help="A lab directory (clab-<lab>/): export the missions' IPsec tunnels from"
+            " each tunnel end's charon (DIR/<device>/ipsec/charon.vici and its log).",
+        ),
+    ] = None,
     snmp_timeout: TimeoutOpt = 1.0,
     snmp_retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 256,
@@ -387,7 +396,7 @@ def serve(
         None if syslog_listen == "off" else parse_listen(syslog_listen, "--syslog-listen")
     )
     extra = [a[0] for a in (trap_address, syslog_address) if a is not None]
-    check_targets(plan.pinged, netns, no_netns, extra)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns, extra)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     management = [str(p.prefix) for p in inv.pools.ipv4.values() if p.use == "management"]
@@ -398,6 +407,8 @@ def serve(
     )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
+    if ipsec_dir is not None:
+        registry.register(IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve())))
     server = MetricsServer(address, registry, state.traps.to_json)  # root namespace
     config = ServiceConfig(
         interval=interval,

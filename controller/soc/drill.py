@@ -108,10 +108,12 @@ def start_probes(
     netns: str = LAB_NMS,
     env: dict[str, str] | None = None,
     notifications: bool = False,
+    ipsec_dir: Path | None = None,
 ) -> Child:
     """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback;
     with ``notifications``, also receiving the lab nodes' informs and sshd syslog on the
-    NMS's addresses (the ports the rendered topology sends them to)."""
+    NMS's addresses (the ports the rendered topology sends them to); with ``ipsec_dir``
+    (the lab directory) it exports the missions' IPsec tunnels too."""
     from controller.topology.render import LAB_SYSLOG_PORT, LAB_TRAP_PORT
 
     traps = f"0.0.0.0:{LAB_TRAP_PORT}" if notifications else "off"
@@ -135,6 +137,8 @@ def start_probes(
         "--traps-file",
         str(state_dir / "probes" / "traps.json"),
     ]
+    if ipsec_dir is not None:
+        argv += ["--ipsec-dir", str(ipsec_dir)]
     return start_child("probes", argv, state_dir / "logs" / "probes.log", env)
 
 
@@ -397,7 +401,9 @@ class SocLoop:
         notifications: bool = False,
         scrape_interval: int = 10,
         rules_dir: Path | None = None,
+        ipsec_dir: Path | None = None,
     ) -> None:
+        self.ipsec_dir = ipsec_dir
         self.state_dir = state_dir
         self.inventory = inventory
         self.ports = ports
@@ -433,6 +439,7 @@ class SocLoop:
             self.state_dir,
             self.probe_interval,
             notifications=self.notifications,
+            ipsec_dir=self.ipsec_dir,
         )
         self.pids.append(self.probes.pid)
         self.log(f"probes: govnet probe serve --netns {LAB_NMS} (pid {self.probes.pid})")

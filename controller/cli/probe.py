@@ -371,7 +371,8 @@ def serve(
         typer.Option(
             "--ipsec-dir",
             help="A lab directory (clab-<lab>/): export the missions' IPsec tunnels from"
-            " each tunnel end's charon (DIR/<device>/ipsec/charon.vici and its log).",
+            " each tunnel end's charon (DIR/<device>/ipsec/charon.vici and its log)."
+            " Default with --lab: that lab's directory.",
         ),
     ] = None,
     snmp_timeout: TimeoutOpt = 1.0,
@@ -407,6 +408,10 @@ def serve(
     )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
+    if ipsec_dir is None and lab is not None and inv.missions:
+        from simulations.lab import Lab
+
+        ipsec_dir = Lab(lab).plan.lab_dir  # the lab's charons, where `lab up` put them
     if ipsec_dir is not None:
         registry.register(IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve())))
     server = MetricsServer(address, registry, state.traps.to_json)  # root namespace

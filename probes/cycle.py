@@ -17,6 +17,8 @@ from probes.snmp import SnmpPoller
 from probes.targets import ancestors
 
 Progress = Callable[[int, int], None]  # (done, total)
+# Targets reached across the public internet: pinged with a longer per-echo timeout.
+ACROSS_INTERNET = frozenset({"mission-router", "tunnel"})
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,16 @@ async def run_cycle(
     async def icmp() -> dict[str, IcmpResult]:
         if pinger is None:
             return {}
-        results = await pinger.ping(plan.pinged + plan.tunnels)
+        everything = plan.pinged + plan.tunnels
+        far = [t for t in everything if t.role in ACROSS_INTERNET]
+        near = [t for t in everything if t.role not in ACROSS_INTERNET]
+        if far:
+            first, second = await asyncio.gather(
+                pinger.ping(near), pinger.across_internet().ping(far)
+            )
+            results = {**first, **second}
+        else:
+            results = await pinger.ping(near)
         tick()
         return results
 

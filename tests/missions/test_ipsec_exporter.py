@@ -99,3 +99,16 @@ def test_a_charon_that_does_not_answer_reports_its_tunnels_down(tmp_path: Path) 
             "2026-12-01T12:02:00 11[IKE] <fr-par-ndc|4> received AUTHENTICATION_FAILED notify\n"
         )
     assert get("govnet_ipsec_auth_failures_total", end) == 3.0
+
+
+def test_missions_and_tunnels_are_pinged_with_an_internet_timeout() -> None:
+    """A 500 ms round trip to an embassy is slow, not lost: echoes across the internet
+    wait 2 s (fping -t), the private network's 500 ms."""
+    from probes.cycle import ACROSS_INTERNET
+    from probes.icmp import IcmpSettings, Pinger, fping_argv
+
+    far = Pinger(IcmpSettings()).across_internet().settings
+    argv = fping_argv(far, ["10.252.0.1"])
+    assert argv[argv.index("-t") + 1] == "2000"
+    assert fping_argv(IcmpSettings(), ["10.255.0.1"])[argv.index("-t") + 1] == "500"
+    assert {"mission-router", "tunnel"} == ACROSS_INTERNET

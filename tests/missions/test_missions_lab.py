@@ -118,6 +118,18 @@ def active(m: MissionsLab, name: str) -> list[dict[str, Any]]:
     return [a for a in m.console.alerts() if a["alertname"] == name and a["state"] == "active"]
 
 
+SHOTS = Path("/work/wt/_shots/missions")
+
+
+def save_shot(name: str, text: str, m: MissionsLab) -> None:
+    """Keep what the test saw for people to look at (outside the repository, if present)."""
+    if SHOTS.parent.is_dir():
+        SHOTS.mkdir(exist_ok=True)
+        css = m.console.client.get(m.console.url + "/static/style.css").text
+        text = text.replace("</head>", f"<style>{css}</style></head>", 1)
+        (SHOTS / name).write_text(text)
+
+
 def full_neighbours(lab: Lab, node: str, count: int) -> set[str] | None:
     full = {rid for rid, st in ospf_neighbors(lab, node).items() if st.startswith("Full")}
     return full if len(full) == count else None
@@ -148,6 +160,11 @@ def test_both_tunnels_of_every_mission_are_up_and_carry_ospf(missions: MissionsL
         "an RTT for Paris",
     )
     assert 0.15 <= rtt <= 0.3, rtt
+    # the console's Missions page lists both, every tunnel up
+    page = missions.console.client.get(missions.console.url + "/missions")
+    assert page.status_code == 200
+    assert page.text.count('<span class="state up">up</span>') >= 2 + 4, page.text[-2000:]
+    save_shot("missions-page.html", page.text, missions)
 
 
 def test_only_esp_and_ike_cross_the_internet(missions: MissionsLab) -> None:
@@ -173,10 +190,9 @@ def test_only_esp_and_ike_cross_the_internet(missions: MissionsLab) -> None:
     esp = capture("udp port 4500 and udp[8:4] != 0")  # ESP-in-UDP: a non-zero SPI
     assert len(esp) >= 40, len(esp)  # 40 echoes and their replies, encrypted
     assert all("UDP-encap: ESP" in line for line in esp), esp[:5]
-    shots = Path("/work/wt/_shots/missions")
-    if shots.parent.is_dir():
-        shots.mkdir(exist_ok=True)
-        (shots / "transit-capture.txt").write_text("\n".join(esp[:40]) + "\n")
+    if SHOTS.parent.is_dir():
+        SHOTS.mkdir(exist_ok=True)
+        (SHOTS / "transit-capture.txt").write_text("\n".join(esp[:40]) + "\n")
 
 
 def test_cutting_the_ndc_tunnel_fails_over_to_the_dr_with_a_redundancy_warning(
@@ -231,6 +247,9 @@ def test_cutting_the_ndc_tunnel_fails_over_to_the_dr_with_a_redundancy_warning(
             value(missions, 'govnet_ipsec_ike_sa_up{device="ms-fr-par",tunnel="fr-par-dr"}') == 1.0
         )
         assert value(missions, 'govnet_tunnel_loss_ratio{tunnel="fr-par-dr"}') == 0.0
+        page = missions.console.client.get(missions.console.url + "/missions").text
+        assert "one tunnel down" in page
+        save_shot("missions-page-ndc-cut.html", page, missions)
     finally:
         pinger.terminate()
         out, _ = pinger.communicate(timeout=10)

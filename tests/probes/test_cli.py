@@ -32,7 +32,7 @@ def test_targets_of_a_shard() -> None:
 def test_targets_table_is_readable() -> None:
     result = govnet("probe", "targets", "-i", "inventory/lab")
     assert result.returncode == 0, result.stderr
-    assert "pr-kh17" in result.stdout and "21 targets (shard 1/1)" in result.stdout
+    assert "pr-kh17" in result.stdout and "23 targets (shard 1/1)" in result.stdout
 
 
 def test_traps_without_a_trap_file_is_one_line(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ from controller.web.users import UserStore
 from simulations.checks import ospf_neighbors
 from simulations.faults import Faults, Impairment
 from simulations.lab import Lab
-from simulations.netns import run_in_netns
 from tests.conftest import ROOT, require
 from tests.soc.helpers import free_ports, own_pids_alive
 
@@ -130,6 +129,13 @@ def save_shot(name: str, text: str, m: MissionsLab) -> None:
         (SHOTS / name).write_text(text)
 
 
+def internet_ports(lab: Lab) -> list[str]:
+    """The transit's interfaces towards the data centres and the missions."""
+    return sorted(
+        end.iface for link in lab.plan.links for end in (link.a, link.b) if end.node == "internet"
+    )
+
+
 def full_neighbours(lab: Lab, node: str, count: int) -> set[str] | None:
     full = {rid for rid, st in ospf_neighbors(lab, node).items() if st.startswith("Full")}
     return full if len(full) == count else None
@@ -172,18 +178,38 @@ def test_only_esp_and_ike_cross_the_internet(missions: MissionsLab) -> None:
     tunnel: no IPv4 packet but IKE (UDP 500/4500, zero marker) or ESP-in-UDP, no IPv6."""
     wait(lambda: all_tunnels_up(missions), 60, "the tunnels")
 
+    ports = internet_ports(missions.lab)
+    assert len(ports) == 4  # ndc-1, dr-1 and the two missions
+
     def capture(bpf: str, seconds: int = 8) -> list[str]:
-        argv = ["timeout", str(seconds), "tcpdump", "-i", "any", "-nn", "-l", "-c", "5000", bpf]
+        """One tcpdump per internet port of the transit (not its management eth0), all
+        bounded by `timeout`, while 5 echoes a second go from the NMS to Paris."""
+        argv = ["timeout", str(seconds), "tcpdump", "-nn", "-l", "-c", "5000", "-i"]
+        dumps = [
+            subprocess.Popen(
+                ["ip", "netns", "exec", TRANSIT, *argv, port, bpf],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for port in ports
+        ]
         pinger = subprocess.Popen(
             ["ip", "netns", "exec", NMS, "ping", "-q", "-i", "0.2", "-c", str(seconds * 5), PARIS],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        lines: list[str] = []
         try:
-            out = run_in_netns(TRANSIT, argv, timeout=seconds + 10, check=False)
+            for port, dump in zip(ports, dumps, strict=True):
+                out, _ = dump.communicate(timeout=seconds + 10)
+                lines += [f"{port} {line}" for line in out.splitlines() if line.strip()]
         finally:
-            pinger.wait(timeout=seconds + 10)
-        return [line for line in out.stdout.splitlines() if line.strip()]
+            for proc in (*dumps, pinger):
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait(timeout=10)
+        return lines
 
     leaked = capture("not arp and not (udp port 500 or udp port 4500)")
     assert leaked == [], "\n".join(leaked[:20])

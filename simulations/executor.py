@@ -248,7 +248,17 @@ def _wires_commands(plan: LabPlan) -> list[str]:
     return cmds
 
 
+# The patch panel is pure layer 2: with IPv6 on, each wire bridge sent its own MLD,
+# neighbour and router solicitations into both ends of its link (seen on the missions'
+# internet transit, where only IKE and ESP may appear).
+WIRES_SYSCTLS = {
+    "net.ipv6.conf.all.disable_ipv6": "1",
+    "net.ipv6.conf.default.disable_ipv6": "1",
+}
+
+
 def configure_network(plan: LabPlan) -> None:
+    write_sysctl(plan.wires_netns, WIRES_SYSCTLS)  # before its bridges come up
     jobs: list[tuple[str, list[str]]] = [
         (plan.mgmt_netns, _mgmt_commands(plan)),
         (plan.wires_netns, _wires_commands(plan)),

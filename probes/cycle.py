@@ -17,6 +17,8 @@ from probes.snmp import SnmpPoller
 from probes.targets import ancestors
 
 Progress = Callable[[int, int], None]  # (done, total)
+# Targets reached across the public internet: pinged with a longer per-echo timeout.
+ACROSS_INTERNET = frozenset({"mission-router", "tunnel"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Plan:
     targets: tuple[Target, ...]
     upstream: tuple[Target, ...]
     shard: Shard
+    tunnels: tuple[Target, ...] = ()  # pinged by one poller: shard 1, or their collector
 
     @property
     def pinged(self) -> tuple[Target, ...]:
@@ -36,17 +39,21 @@ class Plan:
 def make_plan(
     all_targets: Sequence[Target],
     shard: Shard = sharding.ALL,
+    tunnels: Sequence[Target] = (),
     keep: Callable[[Target], bool] | None = None,
 ) -> Plan:
-    """The shard's targets (or, with ``keep``, the targets it accepts) and their upstream."""
+    """The shard's targets (or, with ``keep``, the targets it accepts) and their upstream;
+    of the missions' ``tunnels``, shard 1 pings every one (with ``keep``: those it accepts)."""
     if keep is not None:
         own = [t for t in all_targets if keep(t)]
+        own_tunnels = tuple(t for t in tunnels if keep(t))
     else:
         own = sharding.select(all_targets, [t.name for t in all_targets], shard)
+        own_tunnels = tuple(tunnels) if shard.index == 1 else ()
     names = {t.name for t in own}
     by_name = {t.name: t for t in all_targets}
     upstream = [by_name[n] for n in sorted(ancestors(own, by_name) - names)]
-    return Plan(tuple(own), tuple(upstream), shard)
+    return Plan(tuple(own), tuple(upstream), shard, own_tunnels)
 
 
 def cpu_seconds() -> float:
@@ -73,7 +80,16 @@ async def run_cycle(
     async def icmp() -> dict[str, IcmpResult]:
         if pinger is None:
             return {}
-        results = await pinger.ping(plan.pinged)
+        everything = plan.pinged + plan.tunnels
+        far = [t for t in everything if t.role in ACROSS_INTERNET]
+        near = [t for t in everything if t.role not in ACROSS_INTERNET]
+        if far:
+            first, second = await asyncio.gather(
+                pinger.ping(near), pinger.across_internet().ping(far)
+            )
+            results = {**first, **second}
+        else:
+            results = await pinger.ping(near)
         tick()
         return results
 
@@ -81,7 +97,8 @@ async def run_cycle(
         return {} if snmp is None else await snmp.poll(plan.targets, tick)
 
     icmp_results, snmp_results = await asyncio.gather(icmp(), snmp_all())
-    answered = {name: r.ok for name, r in icmp_results.items()}
+    tunnel_names = {t.name for t in plan.tunnels}
+    answered = {name: r.ok for name, r in icmp_results.items() if name not in tunnel_names}
     if pinger is None:  # no ICMP: SNMP answers decide reachability
         answered = {name: r.ok for name, r in snmp_results.items()}
     states, upstream_down = reachability.classify(plan.pinged, answered)
@@ -97,4 +114,6 @@ async def run_cycle(
         upstream_down={k: v for k, v in upstream_down.items() if k in own},
         shard=plan.shard.index,
         shards=plan.shard.count,
+        tunnels=plan.tunnels,
+        tunnel_icmp={t.name: icmp_results[t.name] for t in plan.tunnels if t.name in icmp_results},
     )

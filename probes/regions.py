@@ -41,14 +41,18 @@ def assign(targets: Sequence[Target], collectors: Sequence[Collector]) -> dict[s
     return out
 
 
-def collector_plan(targets: Sequence[Target], section: Collectors, name: str) -> Plan:
-    """What collector ``name`` polls each cycle (its targets, plus their upstream to ping).
+def collector_plan(
+    targets: Sequence[Target], section: Collectors, name: str, tunnels: Sequence[Target] = ()
+) -> Plan:
+    """What collector ``name`` polls each cycle (its targets, plus their upstream to ping;
+    of the missions' ``tunnels``, those it owns by the same rule: a tunnel's province is
+    its data centre, which no region lists, so the collectors without provinces share them).
 
     ``shard`` is its position among the collectors (for the ``shard`` labels)."""
     names = [c.name for c in section.regions]
     if name not in names:
         known = ", ".join(names) or "none"
         raise UsageError(f"--collector {name!r}: no such collector in the inventory ({known})")
-    own = {t.name for t in assign(targets, section.regions)[name]}
+    own = {t.name for t in assign([*targets, *tunnels], section.regions)[name]}
     shard = Shard(names.index(name) + 1, len(names))
-    return make_plan(targets, shard, keep=lambda t: t.name in own)
+    return make_plan(targets, shard, tunnels, keep=lambda t: t.name in own)

@@ -24,6 +24,7 @@ from probes.collector import ProbeCollector
 from probes.credentials import resolve_all
 from probes.cycle import Plan, make_plan
 from probes.icmp import IcmpError, IcmpSettings
+from probes.ipsec import IpsecCollector, lab_tunnel_ends
 from probes.model import Cycle, Target
 from probes.netns import netns_file
 from probes.regions import collector_plan
@@ -32,7 +33,7 @@ from probes.server import MetricsServer, parse_listen
 from probes.service import ProbeService, ProbeState, ServiceConfig, run_once
 from probes.snmp import SnmpSettings
 from probes.syslog import LoginStore
-from probes.targets import build_targets
+from probes.targets import build_targets, tunnel_targets
 from probes.traps import TrapStore
 
 app = typer.Typer(
@@ -90,13 +91,14 @@ def _plan(
 ) -> tuple[Plan, Inventory]:
     shard = sharding.parse_shard(shard_text)
     inv = load_inventory(inventory_path(ctx, inventory))
+    tunnels = tunnel_targets(inv)
     if collector is None:
-        return make_plan(build_targets(inv), shard), inv
+        return make_plan(build_targets(inv), shard, tunnels), inv
     if shard != sharding.ALL:
         raise UsageError("--collector and --shard exclude each other")
     if inv.collectors is None:
         raise UsageError(f"--collector {collector}: the inventory has no collectors section")
-    return collector_plan(build_targets(inv), inv.collectors, collector), inv
+    return collector_plan(build_targets(inv), inv.collectors, collector, tunnels), inv
 
 
 def _check_netns(netns: str | None, no_netns: bool) -> None:
@@ -223,7 +225,7 @@ def run(
     plan, inv = _plan(ctx, inventory, shard)
     netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
-    check_targets(plan.pinged, netns, no_netns)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     state = ProbeState(plan, TrapStore(plan.targets))
@@ -392,6 +394,15 @@ def serve(
     max_cycles: Annotated[
         int | None, typer.Option("--max-cycles", help="Stop after this many cycles.")
     ] = None,
+    ipsec_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ipsec-dir",
+            help="A lab directory (clab-<lab>/): export the missions' IPsec tunnels from"
+            " each tunnel end's charon (DIR/<device>/ipsec/charon.vici and its log)."
+            " Default with --lab: that lab's directory.",
+        ),
+    ] = None,
     snmp_timeout: TimeoutOpt = 1.0,
     snmp_retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 256,
@@ -414,7 +425,7 @@ def serve(
         None if syslog_listen == "off" else parse_listen(syslog_listen, "--syslog-listen")
     )
     extra = [a[0] for a in (trap_address, syslog_address) if a is not None]
-    check_targets(plan.pinged, netns, no_netns, extra)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns, extra)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     management = [str(p.prefix) for p in inv.pools.ipv4.values() if p.use == "management"]
@@ -425,6 +436,12 @@ def serve(
     )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
+    if ipsec_dir is None and lab is not None and inv.missions:
+        from simulations.lab import Lab
+
+        ipsec_dir = Lab(lab).plan.lab_dir  # the lab's charons, where `lab up` put them
+    if ipsec_dir is not None:
+        registry.register(IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve())))
     server = MetricsServer(address, registry, state.traps.to_json)  # root namespace
     config = ServiceConfig(
         interval=interval,

@@ -145,7 +145,7 @@ def check_references(built: Built) -> list[Problem]:
     tenants = _first_by(inv.tenants, lambda t: t.code)
     dcs = _first_by(inv.datacentres, lambda d: d.code)
     devices = _first_by(inv.devices, lambda d: d.name)
-    sites = provinces | communes | set(dcs)
+    sites = provinces | communes | set(dcs) | {mission.code for mission in inv.missions}
 
     def missing(section: str, name: str) -> bool:
         return not built.is_broken(section, name) and "*" not in built.broken.get(section, set())
@@ -217,7 +217,8 @@ def check_references(built: Built) -> list[Problem]:
                     i,
                     f"{label}.site",
                     ("site",),
-                    f"unknown site {device.site!r} (not a province, commune or data centre)",
+                    f"unknown site {device.site!r} (not a province, commune, data centre or"
+                    " mission)",
                 )
             )
         if device.tenant and device.tenant not in tenants and missing("tenants", device.tenant):
@@ -813,6 +814,213 @@ def check_collectors(built: Built) -> list[Problem]:
     return out
 
 
+# --- missions abroad -------------------------------------------------------------------
+
+
+def check_missions(built: Built) -> list[Problem]:
+    """Each mission: its router and internet interface exist, one tunnel to every data
+    centre (the NDC and the DR: redundancy), tunnel and local prefixes from their pools
+    and overlapping nothing, internet addresses used once."""
+    inv = built.inventory
+    out: list[Problem] = []
+    devices = _first_by(inv.devices, lambda d: d.name)
+    dcs = _first_by(inv.datacentres, lambda d: d.code)
+    out += _duplicates(
+        built, "missions", ((i, x.code) for i, x in enumerate(inv.missions)), "mission code", "code"
+    )
+    link_ends = {end for link in inv.links for end in (link.a, link.b)}
+    public: dict[IPv4Address, str] = {}
+
+    def endpoint(
+        section: str, i: int, label: str, ep: m.InternetEndpoint, role: m.Role, site: str
+    ) -> None:
+        device = devices.get(ep.device)
+        where = f"{label}.internet"
+        if device is None:
+            if not built.is_broken("devices", ep.device):
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"unknown device {ep.device!r}",
+                    )
+                )
+        else:
+            if device.role is not role:
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"{ep.device} is a {device.role.value}, not a {role.value}",
+                    )
+                )
+            elif device.site != site:
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"{ep.device} is at site {device.site}, not {site}",
+                    )
+                )
+            if not _has_interface(device, ep.interface):
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.interface",
+                        ("internet", "interface"),
+                        f"device {ep.device!r} has no interface {ep.interface!r}",
+                    )
+                )
+        if f"{ep.device}:{ep.interface}" in link_ends:
+            out.append(
+                _p(
+                    built,
+                    section,
+                    i,
+                    f"{where}.interface",
+                    ("internet", "interface"),
+                    f"{ep.device}:{ep.interface} is on a private-network link; the internet "
+                    "side must be an interface of its own",
+                )
+            )
+        if ep.address.ip in public:
+            out.append(
+                _p(
+                    built,
+                    section,
+                    i,
+                    f"{where}.address",
+                    ("internet", "address"),
+                    f"address {ep.address.ip} already used by {public[ep.address.ip]}",
+                )
+            )
+        else:
+            public[ep.address.ip] = label
+
+    for i, dc in enumerate(inv.datacentres):
+        if dc.internet is not None:
+            endpoint(
+                "datacentres", i, f"datacentres[{dc.code}]", dc.internet, m.Role.DC_GATEWAY, dc.code
+            )
+    prefixes: list[tuple[IPv4Network, str]] = [
+        (link.prefix, f"links[{link.id}]") for link in inv.links
+    ]
+    prefixes += [
+        (h.prefix, f"hosting[{h.id}]") for h in inv.hosting if h.prefix and h.mirror_of is None
+    ]
+    by_use: dict[str, list[IPv4Network]] = defaultdict(list)
+    for pool in inv.pools.ipv4.values():
+        by_use[pool.use].append(pool.prefix)
+    pools_ok = "pools" not in built.failed_sections
+    for i, mission in enumerate(inv.missions):
+        label = f"missions[{mission.code}]"
+        endpoint("missions", i, label, mission.internet, m.Role.MISSION_ROUTER, mission.code)
+        owned: list[tuple[IPv4Network, str, tuple[str | int, ...], str]] = [
+            (mission.prefix, f"{label}.prefix", ("prefix",), "mission")
+        ]
+        seen_dc: set[str] = set()
+        for t, tunnel in enumerate(mission.tunnels):
+            where = f"{label}.tunnels[{tunnel.datacentre}]"
+            place = dcs.get(tunnel.datacentre)
+            if place is None:
+                if not built.is_broken("datacentres", tunnel.datacentre):
+                    out.append(
+                        _p(
+                            built,
+                            "missions",
+                            i,
+                            f"{where}.datacentre",
+                            ("tunnels", t, "datacentre"),
+                            f"unknown data centre {tunnel.datacentre!r}",
+                        )
+                    )
+            elif place.internet is None:
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        f"{where}.datacentre",
+                        ("tunnels", t, "datacentre"),
+                        f"data centre {place.code} has no internet endpoint"
+                        f" (datacentres[{place.code}].internet) for tunnels to end on",
+                    )
+                )
+            if tunnel.datacentre in seen_dc:
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        f"{where}.datacentre",
+                        ("tunnels", t, "datacentre"),
+                        f"a second tunnel to {tunnel.datacentre}",
+                    )
+                )
+            seen_dc.add(tunnel.datacentre)
+            owned.append((tunnel.prefix, f"{where}.prefix", ("tunnels", t, "prefix"), "tunnel"))
+        lacking = [dc.code for dc in inv.datacentres if dc.code not in seen_dc]
+        if lacking:
+            out.append(
+                _p(
+                    built,
+                    "missions",
+                    i,
+                    f"{label}.tunnels",
+                    ("tunnels",),
+                    f"no tunnel to {', '.join(lacking)}: a mission needs one to every data "
+                    "centre (NDC and DR) so it stays connected when one is down",
+                )
+            )
+        for net, where, path, use in owned:
+            if pools_ok and not any(net.subnet_of(p) for p in by_use.get(use, [])):
+                names = (
+                    ", ".join(f"{n} {p.prefix}" for n, p in inv.pools.ipv4.items() if p.use == use)
+                    or "none defined"
+                )
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        where,
+                        path,
+                        f"{net} is outside every {use} pool ({names})",
+                    )
+                )
+            clash = next((other for pfx, other in prefixes if pfx.overlaps(net)), None)
+            if clash is not None:
+                out.append(_p(built, "missions", i, where, path, f"prefix {net} overlaps {clash}"))
+            else:
+                prefixes.append((net, where.removesuffix(".prefix")))
+    for i, device in enumerate(inv.devices):
+        if device.role is m.Role.MISSION_ROUTER and not any(
+            x.code == device.site for x in inv.missions
+        ):
+            out.append(
+                _p(
+                    built,
+                    "devices",
+                    i,
+                    f"devices[{device.name}].site",
+                    ("site",),
+                    f"a mission-router stands at a mission, not at {device.site!r}",
+                )
+            )
+    return out
+
+
 CHECKS: tuple[Check, ...] = (
     check_unique_names,
     check_references,
@@ -823,6 +1031,7 @@ CHECKS: tuple[Check, ...] = (
     check_vlans,
     check_racks,
     check_collectors,
+    check_missions,
 )
 
 

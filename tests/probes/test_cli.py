@@ -15,7 +15,7 @@ def test_targets_json_lists_parents_and_profiles() -> None:
     result = govnet("probe", "targets", "--json", "-i", str(ROOT / "inventory/lab"))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["shard"] == "1/1" and len(data["targets"]) == 21
+    assert data["shard"] == "1/1" and len(data["targets"]) == 23
     pr = next(t for t in data["targets"] if t["device"] == "pr-kh17")
     assert pr["parents"] == ["core-1", "dr-1"] and pr["snmp_version"] == "3"
 
@@ -26,13 +26,13 @@ def test_targets_of_a_shard() -> None:
         result = govnet("probe", "targets", "--json", "--shard", f"{i}/3", "-i", "inventory/lab")
         assert result.returncode == 0, result.stderr
         counts.append(len(json.loads(result.stdout)["targets"]))
-    assert sum(counts) == 21
+    assert sum(counts) == 23
 
 
 def test_targets_table_is_readable() -> None:
     result = govnet("probe", "targets", "-i", "inventory/lab")
     assert result.returncode == 0, result.stderr
-    assert "pr-kh17" in result.stdout and "21 targets (shard 1/1)" in result.stdout
+    assert "pr-kh17" in result.stdout and "23 targets (shard 1/1)" in result.stdout
 
 
 def test_traps_without_a_trap_file_is_one_line(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from controller.errors import UsageError
 from controller.inventory import load_inventory
 from controller.inventory.model import Collector, Collectors, Inventory
 from probes.regions import assign, collector_plan
-from probes.targets import build_targets
+from probes.targets import build_targets, tunnel_targets
 from tests.conftest import ROOT
 
 
@@ -54,6 +54,32 @@ def test_the_lab_ndc_collector_polls_everything_else() -> None:
     assert mine.isdisjoint(t.name for t in battambang.targets)
     assert mine | {t.name for t in battambang.targets} == {t.name for t in targets}
     assert (ndc.shard.index, ndc.shard.count) == (1, 2)
+
+
+def test_the_missions_tunnels_are_pinged_once_by_the_collectors_without_provinces() -> None:
+    inv = lab()
+    assert inv.collectors is not None
+    targets, tunnels = build_targets(inv), tunnel_targets(inv)
+    assert len(tunnels) == 4  # Paris and Tokyo, one tunnel to the NDC and one to the DR each
+    ndc = collector_plan(targets, inv.collectors, "ndc", tunnels)
+    battambang = collector_plan(targets, inv.collectors, "battambang", tunnels)
+    assert [t.name for t in ndc.tunnels] == [t.name for t in tunnels]
+    assert battambang.tunnels == ()
+    # the tunnels are extra ICMP targets, never sites of their own
+    assert not {t.name for t in tunnels} & {t.name for t in ndc.targets + ndc.upstream}
+    # and the mission routers themselves go to the national collector too
+    assert {"ms-fr-par", "ms-jp-tyo"} <= {t.name for t in ndc.targets}
+
+
+def test_two_national_collectors_share_the_tunnels_without_overlap() -> None:
+    inv = lab()
+    regions = [Collector(name=f"national-{i}", device="nms-1") for i in (1, 2, 3)]
+    tunnels = tunnel_targets(inv)
+    plans = [
+        collector_plan(build_targets(inv), section(*regions), c.name, tunnels) for c in regions
+    ]
+    pinged = [t.name for p in plans for t in p.tunnels]
+    assert sorted(pinged) == sorted(t.name for t in tunnels)
 
 
 def test_collectors_of_one_region_share_it_and_never_poll_another_region() -> None:

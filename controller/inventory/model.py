@@ -622,6 +622,7 @@ class Slo(Model):
     firewall: SloTarget | None = None
     cpe: SloTarget | None = None
     nms: SloTarget | None = None
+    mission_router: SloTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -644,6 +645,8 @@ DEFAULT_SLO: dict[Role, SloLevel] = {
     Role.PROVINCE_ROUTER: SloLevel(99.9, 0.060, 0.010),
     Role.CPE: SloLevel(99.5, 0.150, 0.050),
     Role.NMS: SloLevel(99.5, 0.150, 0.050),
+    # across the public internet, on two tunnels (soc/rules/static.yml: 350 ms, 2 %)
+    Role.MISSION_ROUTER: SloLevel(99.5, 0.350, 0.020),
 }
 """govnet's per-role SLOs; RTT and loss are those of soc/rules/static.yml (the alerts)."""
 # --- collectors (regional probe shards and the central long-term store) -------------

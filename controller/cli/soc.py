@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from enum import StrEnum
@@ -109,7 +110,9 @@ def up(
         typer.Option(
             "--lab",
             help="With --collectors: run the store and each collector in its node's namespace"
-            " of this lab (the console still reaches Prometheus on 127.0.0.1).",
+            " of this lab (the console still reaches Prometheus on 127.0.0.1); the collector"
+            " that pings the missions' tunnels exports their IPsec state from the lab's"
+            " charons.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -144,6 +147,11 @@ def up(
     inv = load_inventory(source)
     if collectors and inv.collectors is None:
         raise UsageError(f"--collectors: {source} has no collectors section")
+    if lab is not None and inv.missions:
+        from simulations.lab import Lab
+
+        # the lab's charons, where `lab up` put them: their collector exports the tunnels
+        settings = dataclasses.replace(settings, ipsec_dir=Lab(lab).plan.lab_dir)
     with output.err_console.status("soc up") as status:
         stack = SocStack(settings, inv, source)
         states = stack.up(lambda step: status.update(f"soc up: {step}"))

@@ -129,8 +129,10 @@ def probe_argv(
     interval: int,
     netns: str | None,
     traps_file: str,
+    ipsec_dir: str | None = None,
 ) -> list[str]:
-    """``govnet probe serve`` for one collector (its probe shard, /metrics on loopback)."""
+    """``govnet probe serve`` for one collector (its probe shard, /metrics on loopback;
+    with ``ipsec_dir``, the missions' IPsec tunnels too)."""
     return [
         python,
         "-m",
@@ -152,4 +154,5 @@ def probe_argv(
         "off",
         "--traps-file",
         traps_file,
+        *(["--ipsec-dir", ipsec_dir] if ipsec_dir else []),
     ]

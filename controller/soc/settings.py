@@ -91,6 +91,9 @@ class SocSettings:
     # central store they remote-write to; in a lab (its name), on the store's node.
     collectors: bool = False
     lab: str | None = None
+    # In a lab with missions: its directory (<lab-dir>/<node>/ipsec/), from which the
+    # collector that pings the missions' tunnels also exports their IPsec state.
+    ipsec_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for option, port in (

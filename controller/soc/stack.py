@@ -37,6 +37,8 @@ from controller.soc.info import inventory_textfile
 from controller.soc.notify import alertmanager_config
 from controller.soc.procs import ProcessRecord
 from controller.soc.settings import LOOPBACK, SocSettings, rule_files
+from probes.regions import owner
+from probes.targets import tunnel_targets
 
 READY_TIMEOUT = 30.0
 PROBE_READY_TIMEOUT = 300.0  # a probe shard loads and validates the whole inventory first
@@ -272,6 +274,12 @@ class SocStack:
             out["forward"] = Component("forward", forward, s.prometheus_port, "", None)
         assert self.inventory is not None
         source = self.inventory_path
+        # the collectors that ping the missions' tunnels export their IPsec state too
+        ipsec = {
+            found.name
+            for tunnel in (tunnel_targets(self.inventory) if s.ipsec_dir is not None else [])
+            if (found := owner(tunnel, section.regions)) is not None
+        }
         for collector in section.regions:
             ns = place.netns(collector.device)
             home = self.collector_dir(collector.name).resolve()
@@ -282,6 +290,7 @@ class SocStack:
                 section.scrape_interval,
                 ns,
                 str(home / "traps.json"),
+                str(s.ipsec_dir.resolve()) if s.ipsec_dir and collector.name in ipsec else None,
             )
             out[f"probe-{collector.name}"] = Component(
                 f"probe-{collector.name}",

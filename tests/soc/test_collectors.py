@@ -16,8 +16,9 @@ import yaml
 
 from controller.inventory import load_inventory
 from controller.soc import procs
-from controller.soc.stack import SocStack
+from controller.soc.stack import Binaries, SocStack
 from probes.agents import AgentPool
+from tests.conftest import ROOT
 from tests.probes.conftest import CPES, ENV, agents, write_inventory
 from tests.soc.helpers import free_ports, require_soc_binaries, soc_settings, wait_until
 
@@ -119,3 +120,22 @@ def test_a_store_outage_loses_no_sample_the_agents_buffer_it(central: SocStack) 
         gaps = [b - a for a, b in pairwise(stamps)]
         assert len(inside) >= (outage_end - outage_start) / INTERVAL - 2, (device, stamps)
         assert max(gaps) <= INTERVAL + 1.0, (device, gaps)
+
+
+def test_in_a_lab_with_missions_only_the_collector_pinging_the_tunnels_exports_ipsec(
+    tmp_path: Path,
+) -> None:
+    """Pure: the argv `soc up --collectors --lab` gives each probe shard."""
+    source = ROOT / "inventory/lab"
+    inv = load_inventory(source)
+    binaries = Binaries("prometheus", "promtool", "alertmanager", "amtool")
+    lab_dir = tmp_path / "clab-lab"
+    settings = soc_settings(tmp_path, collectors=True, lab="lab", ipsec_dir=lab_dir)
+    argv = {c.name: c.argv for c in SocStack(settings, inv, source).components(binaries)}
+    ndc, battambang = argv["probe-ndc"], argv["probe-battambang"]
+    assert ndc[ndc.index("--ipsec-dir") + 1] == str(lab_dir.resolve())
+    assert "--ipsec-dir" not in battambang
+    plain = soc_settings(tmp_path, collectors=True, lab="lab")
+    assert not any(
+        "--ipsec-dir" in c.argv for c in SocStack(plain, inv, source).components(binaries)
+    )

@@ -52,11 +52,16 @@ def newest(url: str, device: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def collectors(lab_network: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def collectors(lab_network: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     for binary in ("fping", "prometheus", "prometheus-alertmanager", "promtool", "amtool"):
         require(shutil.which(binary) is not None, f"{binary} is not installed")
     source = ROOT / "inventory/lab"
-    settings = soc_settings(tmp_path_factory.mktemp("collectors"), collectors=True, lab="lab")
+    settings = soc_settings(
+        tmp_path_factory.mktemp("collectors"),
+        collectors=True,
+        lab="lab",
+        ipsec_dir=lab_network.plan.lab_dir,  # what `soc up --lab` sets for a lab with missions
+    )
     stack = SocStack(settings, load_inventory(source), source)
     pids: list[int] = []
     try:
@@ -120,3 +125,20 @@ def test_a_three_minute_wan_cut_loses_no_sample_of_the_province(
         points = series[0].points
         assert len(points) >= CUT_SECONDS / interval - 1, (code, len(points))
         assert {v for _, v in points} == {1.0}, (code, points)
+
+
+def test_the_missions_tunnels_reach_the_store_from_the_national_collector_only(
+    collectors: SocStack,
+) -> None:
+    """The NDC collector (no provinces) pings the four tunnels and exports the IPsec state
+    of their eight ends from the lab's charons; Battambang's collector has none of them."""
+    url = collectors.settings.prometheus_url
+
+    def tunnels_up() -> bool:
+        ends = query(url, "govnet_ipsec_child_sa_up == 1")
+        rtt = query(url, 'govnet_tunnel_rtt_seconds{stat="avg"}')
+        collectors_seen = {r["metric"]["collector"] for r in ends + rtt}
+        return len(ends) == 8 and len(rtt) == 4 and collectors_seen == {"ndc"}
+
+    wait_until(tunnels_up, 180, "8 CHILD SAs up and 4 tunnel RTTs in the store, from ndc")
+    assert query(url, '{collector="battambang", __name__=~"govnet_(ipsec|tunnel)_.*"}') == []

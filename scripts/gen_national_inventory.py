@@ -340,10 +340,11 @@ groups:
     # data centres: NDC 2 halls x 20 racks, DR 1 hall x 12 racks; a ToR per rack
     dc_lines = ["datacentres:"]
     tor_lines: list[str] = []
-    for code, name, role, province, halls, wan in (
+    for code, name, name_km, role, province, halls, wan in (
         (
             "NDC",
             "National Data Centre",
+            "មជ្ឈមណ្ឌលទិន្នន័យជាតិ",
             "primary",
             "KH-12",
             (("hall-a", "A"), ("hall-b", "B")),
@@ -352,6 +353,7 @@ groups:
         (
             "DR",
             "Disaster Recovery Site",
+            "ទីតាំងបម្រុង",
             "dr",
             "KH-17",
             (("hall-1", "D"),),
@@ -361,6 +363,7 @@ groups:
         dc_lines += [
             f"  - code: {code}",
             f"    name: {name}",
+            f"    name_km: {name_km}",
             f"    role: {role}",
             f"    province: {province}",
             "    # where the missions' IPsec tunnels end (missions.yaml)",

@@ -3,8 +3,9 @@
     .venv/bin/python scripts/i18n.py update    # extract, then update messages.pot and each .po
     .venv/bin/python scripts/i18n.py check     # what tests/web/test_i18n.py checks, as a report
 
-Messages come from the console's templates (``_()``, ``ngettext``) and from ``N_()``,
-``gettext`` and ``_`` calls in the console's and the hosting service's Python. New
+Messages come from the console's and the SLA report's templates (``_()``, ``ngettext``)
+and from ``N_()``, ``gettext``, ``_`` and ``ngettext`` calls in the console's, the
+report's, the hosting service's and ``controller/i18n.py``'s Python. New
 messages land in every ``.po`` with an empty translation: fill the Khmer (see
 controller/web/locale/GLOSSARY.md). The ``.po`` files are committed; the console
 compiles them in memory when it starts (controller/web/i18n.py), so no ``.mo`` exists.
@@ -27,6 +28,8 @@ LANGUAGES = ("en", "km")
 SOURCES: list[tuple[Path, list[tuple[str, str]]]] = [
     (ROOT / "controller" / "web", [("**.py", "python"), ("templates/**.html", "jinja2")]),
     (ROOT / "controller" / "hosting", [("request.py", "python")]),
+    (ROOT / "controller", [("i18n.py", "python"), ("charts.py", "python")]),
+    (ROOT / "controller" / "report", [("**.py", "python"), ("templates/**.html", "jinja2")]),
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from controller.store import URL_VARIABLE
 from tests import pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # A developer's own GOVNET_DATABASE_URL never reaches the tests: the `backend` fixture
 # decides which store a test uses.
-os.environ.pop("GOVNET_DATABASE_URL", None)
+os.environ.pop(URL_VARIABLE, None)
 
 
 def in_ci() -> bool:
@@ -39,20 +40,47 @@ def postgres() -> Iterator[pgserver.PgServer]:
         yield server
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BACKENDS = ("sqlite", "postgresql")
+
+
+def backends_of(node: pytest.Item) -> tuple[str, ...]:
+    """The store backends a test runs on: those its ``backends`` marker names (the
+    closest: a test's own over its module's), else every one."""
+    marker = node.get_closest_marker("backends")
+    if marker is None:
+        return BACKENDS
+    names = tuple(marker.args)
+    if not names or not set(names) <= set(BACKENDS):
+        raise pytest.UsageError(f"{node.nodeid}: backends() takes some of {BACKENDS}")
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses the ``backend`` fixture (itself or through an autouse fixture, as
+    every test in tests/store/ does) runs once on each store backend, ids ``[sqlite]``
+    and ``[postgresql]`` — or only on the one its ``backends`` marker names, id as is."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    names = backends_of(metafunc.definition)
+    if len(names) > 1:
+        metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture()
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The test runs once on each store backend: SQLite files in the state dir, and a
-    fresh database of its own on the session's PostgreSQL (GOVNET_DATABASE_URL set, so
-    processes the test starts use it too)."""
-    monkeypatch.delenv("GOVNET_DATABASE_URL", raising=False)
-    if request.param == "sqlite":
-        yield "sqlite"
+    """The store backend of this run of the test: SQLite files in the state dir, or a
+    fresh database of its own on the session's PostgreSQL (GOVNET_DATABASE_URL names it,
+    so processes the test starts use it too). The one fixture for every store test."""
+    name: str = getattr(request, "param", None) or backends_of(request.node)[0]
+    monkeypatch.delenv(URL_VARIABLE, raising=False)
+    if name == "sqlite":
+        yield name
         return
     server: pgserver.PgServer = request.getfixturevalue("postgres")
     with server.database(f"test_{uuid.uuid4().hex[:16]}") as url:
-        monkeypatch.setenv("GOVNET_DATABASE_URL", url)
-        yield "postgresql"
-        monkeypatch.delenv("GOVNET_DATABASE_URL")
+        monkeypatch.setenv(URL_VARIABLE, url)
+        yield name
+        monkeypatch.delenv(URL_VARIABLE, raising=False)
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from controller.errors import UsageError
 from controller.inventory import load_inventory
 from controller.report import sla
 from controller.report.prometheus import SlaSource, discover_step
-from controller.report.render import Format, render
+from controller.report.render import Format, Language, render
 from controller.report.service import build_report, change_records
 from controller.soc.backends import HttpPrometheus
 from controller.soc.stack import read_state
@@ -34,6 +34,14 @@ def sla_report(
         str | None, typer.Option("--province", help="A province code, e.g. KH-2.")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="What to write.")] = Format.HTML,
+    lang: Annotated[
+        Language,
+        typer.Option(
+            "--lang",
+            help="The language of an HTML or PDF report: km (Khmer) or en (English)."
+            " CSV and JSON are the same in both: English keys, names as stored.",
+        ),
+    ] = Language.EN,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -74,7 +82,7 @@ def sla_report(
     report = build_report(
         inv, source, change_records(state_dir), period, tenant=tenant, province=province
     )
-    data = render(report, fmt)
+    data = render(report, fmt, lang.value)
     if out is not None and str(out) == "-":
         if fmt is Format.PDF and sys.stdout.isatty():
             raise UsageError("a PDF is not for the terminal: give --output FILE")

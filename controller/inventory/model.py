@@ -218,6 +218,7 @@ class Service(Model):
 class Tenant(Model):
     code: TenantCode
     name: Text
+    name_km: KhmerName | None = None  # e.g. ក្រសួងសុខាភិបាល
     kind: Literal["ministry", "institution"] = "ministry"
     services: list[Service] = []
 
@@ -259,6 +260,7 @@ class InternetEndpoint(Model):
 class Datacentre(Model):
     code: Name
     name: Text
+    name_km: KhmerName | None = None  # e.g. មជ្ឈមណ្ឌលទិន្នន័យជាតិ
     role: Literal["primary", "dr"]
     province: ProvinceCode
     rooms: list[Room] = []

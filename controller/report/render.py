@@ -2,25 +2,31 @@
 site, link, outage and maintenance window), HTML (Jinja2, charts inline as SVG) and PDF
 (the same HTML through WeasyPrint, which lays text out with Pango: Khmer is shaped).
 
-User-visible text in the templates goes through ``_()``; until a translation is
-installed in the environment, ``_`` is the identity (:func:`environment`)."""
+HTML and PDF are in a language, ``en`` or ``km``: headings, table headers, causes and
+notes through the console's catalog (:mod:`controller.i18n`), numbers and dates through
+Babel, places by their ``name_km`` in Khmer. JSON and CSV are for machines: their keys
+and codes stay English whatever the language, and names are as stored."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.dates import format_date
 from markupsafe import Markup
 
-from controller.errors import GovnetError
-from controller.report import charts
-from controller.report.sla import Maintenance, Outage, Report, SiteSla, iso
+from controller import charts
+from controller.errors import GovnetError, UsageError
+from controller.i18n import LANGUAGES, Say, say
+from controller.report.sla import ICT, Maintenance, Outage, Report, SiteSla, iso
+from controller.text import N_
 
 TEMPLATES = Path(__file__).parent / "templates"
 SCHEMA = "govnet.sla/1"
@@ -45,45 +51,64 @@ class RenderError(GovnetError):
     """The PDF engine failed."""
 
 
-def _identity(text: str) -> str:
-    return text
+class Language(StrEnum):
+    """The language of an HTML or PDF report (``--lang``)."""
+
+    EN = "en"
+    KM = "km"
 
 
-def environment() -> jinja2.Environment:
+def language(value: str) -> str:
+    """``value`` if it is a language of the reports, else a clear error."""
+    if value not in LANGUAGES:
+        raise UsageError(f"--lang {value!r}: expected one of {', '.join(LANGUAGES)}")
+    return value
+
+
+@functools.cache
+def environment(lang: str = "en") -> jinja2.Environment:
+    """The report's templates with ``lang``'s catalog installed (new-style gettext, as
+    the console's: parameters are escaped, a literal ``%`` is ``%%``)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    if "_" not in env.globals:  # the i18n work installs the real gettext
-        env.globals["_"] = _identity
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        say(language(lang)).translations, newstyle=True
+    )
     return env
 
 
-# --- number formats ------------------------------------------------------------------
+# --- number formats (as the JSON and CSV do not need them: for people) ---------------
 
 
-def pct(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f} %"
+def pct(value: float | None, digits: int = 3, speaking: Say | None = None) -> str:
+    speaking = speaking or say("en")
+    return "–" if value is None else speaking.fixed(value * 100, digits) + " %"
 
 
-def ms(value: float | None) -> str:
-    return "–" if value is None else f"{value * 1000:.1f} ms"
+def ms(value: float | None, speaking: Say | None = None) -> str:
+    speaking = speaking or say("en")
+    return "–" if value is None else speaking.ms(value, 1)
 
 
-def dur(seconds: float) -> str:
+def dur(seconds: float, speaking: Say | None = None) -> str:
+    """3 h 05 min, 4 min 10 s, 12 s; Khmer units in Khmer."""
+    speaking = speaking or say("en")
     seconds = max(0, round(seconds))
     if seconds == 0:
-        return "0"
+        return speaking.number(0)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes:02d} min"
+        return speaking._("%(h)s h %(m)02d min", h=speaking.number(hours), m=minutes)
     if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+        return speaking._("%(m)d min %(s)02d s", m=minutes, s=secs)
+    return speaking._("%(s)d s", s=secs)
 
 
 # --- JSON ----------------------------------------------------------------------------
@@ -295,29 +320,60 @@ def to_csv(report: Report) -> str:
 
 # --- HTML and PDF ----------------------------------------------------------------------
 
+SCOPES = {"tenant": N_("ministry"), "province": N_("province")}
 
-def _context(report: Report, gettext: Callable[[str], str]) -> dict[str, Any]:
+
+def _charts(site: SiteSla, report: Report, speaking: Say) -> list[tuple[str, Markup, str]]:
+    """Each chart of ``site``: its caption, its SVG and a note when it has no data."""
+    first_day = datetime.fromtimestamp(report.period.start, ICT)
+    daily = charts.daily_bars(
+        speaking._("Availability per day"),
+        site.daily,
+        first_day,
+        site.slo.availability,
+        speaking,
+    )
+    rtt = charts.hourly_line(
+        speaking._("p95 RTT (hourly maximum)"),
+        site.rtt_series,
+        report.period.start,
+        report.period.end,
+        site.slo.rtt_p95_seconds,
+        speaking,
+    )
+    return [
+        (daily.title, daily.svg(), ""),
+        (rtt.title, rtt.svg(), "" if rtt.lines else speaking._("no RTT data")),
+    ]
+
+
+def _context(report: Report, lang: str) -> dict[str, Any]:
+    speaking = say(language(lang))
+    khmer = lang == "km"
+    first_day = datetime.fromtimestamp(report.period.start, ICT)
     return {
         "r": report,
-        "scope_label": "ministry" if report.scope == "tenant" else "province",
-        "when": lambda t: iso(t)[:16].replace("T", " "),
-        "pct": pct,
-        "ms": ms,
-        "dur": dur,
+        "lang": lang,
+        "name": (report.name_km if khmer and report.name_km else report.name),
+        "site_name": lambda s: (
+            s.subject.site_name_km if khmer and s.subject.site_name_km else s.subject.site_name
+        ),
+        "month": format_date(first_day, "MMMM y", locale=lang),
+        "scope_label": speaking(SCOPES.get(report.scope, report.scope)),
+        "step": speaking.number(report.step),
+        "when": lambda t: speaking.local(datetime.fromtimestamp(t, ICT), ICT),
+        "pct": lambda v, digits=3: pct(v, digits, speaking),
+        "ms": lambda v: ms(v, speaking),
+        "dur": lambda v: dur(v, speaking),
+        "count": speaking.number,
         "affected": lambda m: _affected(report, m),
-        "charts": lambda s: charts.charts_for(s, report.period.start, report.period.end, gettext),
+        "charts": lambda s: _charts(s, report, speaking),
     }
 
 
-def _gettext(env: jinja2.Environment) -> Callable[[str], str]:
-    found = env.globals.get("_", _identity)
-    return found if callable(found) else _identity
-
-
-def html_fragment(report: Report, env: jinja2.Environment | None = None) -> Markup:
-    """The report's body, for the console's Reports page."""
-    env = env or environment()
-    body = env.get_template("_sla_body.html").render(**_context(report, _gettext(env)))
+def html_fragment(report: Report, lang: str = "en") -> Markup:
+    """The report's body, for the console's Reports page (in the reader's language)."""
+    body = environment(lang).get_template("_sla_body.html").render(**_context(report, lang))
     return Markup(body)
 
 
@@ -325,27 +381,30 @@ def css() -> str:
     return (TEMPLATES / "sla.css").read_text(encoding="utf-8")
 
 
-def to_html(report: Report, env: jinja2.Environment | None = None, lang: str = "en") -> str:
-    env = env or environment()
-    return env.get_template("sla.html").render(
-        css=Markup(css()), lang=lang, **_context(report, _gettext(env))
+def to_html(report: Report, lang: str = "en") -> str:
+    return (
+        environment(lang)
+        .get_template("sla.html")
+        .render(css=Markup(css()), **_context(report, lang))
     )
 
 
-def to_pdf(report: Report, env: jinja2.Environment | None = None) -> bytes:
+def to_pdf(report: Report, lang: str = "en") -> bytes:
     import weasyprint  # heavy (Pango through cffi): loaded only for a PDF
 
     try:
-        return bytes(weasyprint.HTML(string=to_html(report, env), base_url=None).write_pdf())
+        return bytes(weasyprint.HTML(string=to_html(report, lang), base_url=None).write_pdf())
     except (OSError, ValueError) as exc:
         raise RenderError(f"the PDF could not be written: {exc}") from exc
 
 
-def render(report: Report, fmt: Format) -> bytes:
+def render(report: Report, fmt: Format, lang: str = "en") -> bytes:
+    """The report as ``fmt``; HTML and PDF in ``lang`` (JSON and CSV are the same in any)."""
+    language(lang)
     if fmt is Format.PDF:
-        return to_pdf(report)
+        return to_pdf(report, lang)
     if fmt is Format.HTML:
-        return to_html(report).encode("utf-8")
+        return to_html(report, lang).encode("utf-8")
     if fmt is Format.CSV:
         return to_csv(report).encode("utf-8")
     return to_json(report).encode("utf-8")

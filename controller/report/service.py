@@ -4,6 +4,7 @@ samples from Prometheus (:class:`controller.report.prometheus.SlaSource`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class Scope:
     kind: str  # "tenant" | "province"
     code: str
     name: str
+    name_km: str | None = None
 
 
 def _suggest(value: str, known: Iterable[str]) -> str:
@@ -38,15 +40,17 @@ def scope_of(inv: Inventory, tenant: str | None, province: str | None) -> Scope:
     if (tenant is None) == (province is None):
         raise UsageError("say which report: --tenant CODE or --province CODE (one of them)")
     if tenant is not None:
-        names = {t.code: t.name for t in inv.tenants}
-        if tenant not in names:
-            raise UnknownScope(f"--tenant {tenant!r}: no such tenant{_suggest(tenant, names)}")
-        return Scope("tenant", tenant, names[tenant])
+        tenants = {t.code: t for t in inv.tenants}
+        if tenant not in tenants:
+            raise UnknownScope(f"--tenant {tenant!r}: no such tenant{_suggest(tenant, tenants)}")
+        return Scope("tenant", tenant, tenants[tenant].name, tenants[tenant].name_km)
     assert province is not None
-    names = {p.code: p.name for p in inv.provinces}
-    if province not in names:
-        raise UnknownScope(f"--province {province!r}: no such province{_suggest(province, names)}")
-    return Scope("province", province, names[province])
+    provinces = {p.code: p for p in inv.provinces}
+    if province not in provinces:
+        raise UnknownScope(
+            f"--province {province!r}: no such province{_suggest(province, provinces)}"
+        )
+    return Scope("province", province, provinces[province].name, provinces[province].name_km)
 
 
 def slos(inv: Inventory) -> dict[str, sla.Slo]:
@@ -100,14 +104,23 @@ def site_names(inv: Inventory) -> dict[str, str]:
     return names
 
 
+def site_names_km(inv: Inventory) -> dict[str, str]:
+    """The Khmer names the inventory has (``name_km``), by site code."""
+    names = {p.code: p.name_km for p in inv.provinces if p.name_km}
+    names |= {c.code: c.name_km for c in inv.communes if c.name_km}
+    names |= {d.code: d.name_km for d in inv.datacentres if d.name_km}
+    return names
+
+
 def subjects(inv: Inventory) -> dict[str, sla.Subject]:
     """Every probed device as a report subject, with its upstream parents."""
-    names = site_names(inv)
+    names, names_km = site_names(inv), site_names_km(inv)
     return {
         t.name: sla.Subject(
             device=t.name,
             site=t.site,
             site_name=names.get(t.site, t.site),
+            site_name_km=names_km.get(t.site),
             province=t.province,
             tenant=t.tenant,
             role=t.role,
@@ -152,7 +165,7 @@ def build_report(
     by_name = {t.name: t for t in build_targets(inv)}
     upstream = ancestors((by_name[s.device] for s in chosen), by_name)
     samples = source.fetch({s.device for s in chosen} | upstream, period)
-    return sla.report(
+    report = sla.report(
         scope=scope.kind,
         code=scope.code,
         name=scope.name,
@@ -165,3 +178,4 @@ def build_report(
         maintenance=maintenance(records),
         links=ministry_links(inv, scope, {s.device for s in chosen}),
     )
+    return dataclasses.replace(report, name_km=scope.name_km)

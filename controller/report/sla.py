@@ -31,7 +31,7 @@ averages (outage samples excluded by the rule).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -55,6 +55,10 @@ class Period:
     def seconds(self) -> float:
         return self.end - self.start
 
+    @property
+    def bounds(self) -> Interval:
+        return (self.start, self.end)
+
 
 def month(text: str) -> Period:
     """``2026-11`` → that month in Cambodia time (ICT, UTC+07:00)."""
@@ -63,8 +67,8 @@ def month(text: str) -> Period:
         first = datetime.strptime(value, "%Y-%m").replace(tzinfo=ICT)
     except ValueError:
         raise UsageError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-11") from None
-    following = first.replace(year=first.year + 1, month=1) if first.month == 12 else None
-    following = following or first.replace(month=first.month + 1)
+    year, index = divmod(first.month, 12)  # after December: January of the next year
+    following = first.replace(year=first.year + year, month=index + 1)
     return Period(value, first.timestamp(), following.timestamp())
 
 
@@ -79,6 +83,7 @@ class Subject:
     tenant: str
     role: str
     parents: tuple[str, ...] = ()
+    site_name_km: str | None = None  # shown on Khmer reports; JSON/CSV keep site_name
 
 
 @dataclass(frozen=True)
@@ -163,18 +168,15 @@ class SiteSla:
 
     @property
     def availability_met(self) -> bool | None:
-        value = self.availability
-        return None if value is None else value >= self.slo.availability
+        return _at_least(self.availability, self.slo.availability)
 
     @property
     def rtt_met(self) -> bool | None:
-        value = self.rtt_p95_seconds
-        return None if value is None else value <= self.slo.rtt_p95_seconds
+        return _at_most(self.rtt_p95_seconds, self.slo.rtt_p95_seconds)
 
     @property
     def loss_met(self) -> bool | None:
-        value = self.loss_ratio
-        return None if value is None else value <= self.slo.loss_ratio
+        return _at_most(self.loss_ratio, self.slo.loss_ratio)
 
 
 @dataclass(frozen=True)
@@ -195,8 +197,7 @@ class LinkSla:
 
     @property
     def availability_met(self) -> bool | None:
-        value = self.availability
-        return None if value is None else value >= self.slo.availability
+        return _at_least(self.availability, self.slo.availability)
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class Report:
     sites: tuple[SiteSla, ...]
     links: tuple[LinkSla, ...]
     maintenance: tuple[Maintenance, ...] = field(default=())
+    name_km: str | None = None  # shown on Khmer reports; JSON/CSV keep name
 
     @property
     def outages(self) -> list[Outage]:
@@ -229,6 +231,15 @@ def _ratio_up(measured: float, down: float) -> float | None:
     if measured <= 0:
         return None
     return max(0.0, 1.0 - down / measured)
+
+
+def _at_least(value: float | None, target: float) -> bool | None:
+    """Whether a measured value reaches its target (None: nothing was measured)."""
+    return None if value is None else value >= target
+
+
+def _at_most(value: float | None, target: float) -> bool | None:
+    return None if value is None else value <= target
 
 
 # --- interval arithmetic ---------------------------------------------------------------
@@ -256,8 +267,9 @@ def length(intervals: Iterable[Interval]) -> float:
 
 def intersect(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
     out: list[Interval] = []
+    others = merge(right)
     for a, b in merge(left):
-        for c, d in merge(right):
+        for c, d in others:
             lo, hi = max(a, c), min(b, d)
             if hi > lo:
                 out.append((lo, hi))
@@ -283,22 +295,30 @@ def quantile(q: float, values: Sequence[float]) -> float | None:
 # --- the computation -------------------------------------------------------------------
 
 
-def _runs(slots: Iterable[float], step: float) -> list[list[float]]:
-    runs: list[list[float]] = []
-    for moment in sorted(slots):
-        if runs and math.isclose(moment - runs[-1][-1], step, abs_tol=step * 1e-6):
-            runs[-1].append(moment)
+def _contiguous(earlier: float, later: float, step: float) -> bool:
+    """Two slots one scrape interval apart (to within rounding)."""
+    return math.isclose(later - earlier, step, abs_tol=step * 1e-6)
+
+
+def _runs(tagged: Iterable[tuple[float, str]], step: float) -> list[tuple[str, list[float]]]:
+    """Time-ordered ``(slot, cause)`` pairs cut into runs of contiguous slots, one cause
+    each: a gap or a change of cause starts the next run."""
+    runs: list[tuple[str, list[float]]] = []
+    for moment, cause in tagged:
+        if runs and runs[-1][0] == cause and _contiguous(runs[-1][1][-1], moment, step):
+            runs[-1][1].append(moment)
         else:
-            runs.append([moment])
+            runs.append((cause, [moment]))
     return runs
 
 
-def _down_slots(samples: DeviceSamples, windows: Sequence[Interval], period: Period) -> list[float]:
-    return [
-        t
-        for t in samples.down
-        if period.start <= t < period.end and inside(t, samples.covered) and not inside(t, windows)
-    ]
+def _parents(device: str, subjects: Mapping[str, Subject]) -> tuple[str, ...]:
+    return subjects[device].parents if device in subjects else ()
+
+
+def _covered_down(data: DeviceSamples, covered: Sequence[Interval]) -> list[float]:
+    """The down slots the probes covered (``covered`` clipped to the period: so is this)."""
+    return [t for t in data.down if inside(t, covered)]
 
 
 def _root_cause(
@@ -311,7 +331,7 @@ def _root_cause(
     """The upstream device that was down on its own at ``moment``, walking parents from
     ``device`` (breadth first, nearest first). None when no parent's data says so."""
     seen = {device}
-    frontier = list(subjects[device].parents) if device in subjects else []
+    frontier = list(_parents(device, subjects))
     while frontier:
         following: list[str] = []
         for name in sorted(frontier):
@@ -324,8 +344,8 @@ def _root_cause(
             near = [t for t in data.down if abs(t - moment) < step]
             if near and not any(t in data.upstream for t in near):
                 return name
-            if near and name in subjects:
-                following.extend(subjects[name].parents)
+            if near:
+                following.extend(_parents(name, subjects))
         frontier = following
     return None
 
@@ -338,44 +358,53 @@ def outages_of(
     period: Period,
     step: float,
 ) -> list[Outage]:
+    """The device's outages in the period: its covered down slots outside ``windows``,
+    in runs of one cause; an upstream one blamed on its root cause, else its parents."""
     data = samples.get(device, DeviceSamples())
-    slots = _down_slots(data, windows, period)
-    tagged = [(t, "upstream" if t in data.upstream else "own") for t in sorted(slots)]
+    covered = clip(data.covered, period.bounds)
+    slots = sorted(t for t in _covered_down(data, covered) if not inside(t, windows))
+    tagged = [(t, "upstream" if t in data.upstream else "own") for t in slots]
+    fallback = "/".join(_parents(device, subjects)) or "upstream"
     found: list[Outage] = []
-    run: list[float] = []
-    cause = ""
-
-    def close() -> None:
-        if not run:
-            return
-        blamed: str | None = device
-        if cause == "upstream":
-            blamed = _root_cause(device, run[0], subjects, samples, step)
-        parents = subjects[device].parents if device in subjects else ()
-        found.append(
-            Outage(
-                device,
-                run[0],
-                min(run[-1] + step, period.end),
-                cause,
-                blamed or "/".join(parents) or "upstream",
-            )
-        )
-
-    for moment, kind in tagged:
-        contiguous = run and math.isclose(moment - run[-1], step, abs_tol=step * 1e-6)
-        if run and (not contiguous or kind != cause):
-            close()
-            run = []
-        if not run:
-            cause = kind
-        run.append(moment)
-    close()
+    for cause, run in _runs(tagged, step):
+        blamed = device if cause == "own" else _root_cause(device, run[0], subjects, samples, step)
+        end = min(run[-1] + step, period.end)
+        found.append(Outage(device, run[0], end, cause, blamed or fallback))
     return found
 
 
 def windows_for(device: str, maintenance: Iterable[Maintenance]) -> list[Maintenance]:
     return [m for m in maintenance if device in m.devices]
+
+
+def _own(outages: Iterable[Outage]) -> tuple[Outage, ...]:
+    return tuple(o for o in outages if o.cause == "own")
+
+
+def _seconds(outages: Iterable[Outage]) -> float:
+    return sum(o.seconds for o in outages)
+
+
+def _use(
+    change: Maintenance,
+    down: Sequence[float],
+    covered: Sequence[Interval],
+    period: Period,
+    step: float,
+) -> MaintenanceUse | None:
+    """How one maintenance window applied to a device (None: it misses the period).
+    ``down`` and ``covered`` are the device's, in the period."""
+    span = clip([(change.start, change.end)], period.bounds)
+    if not span:
+        return None
+    return MaintenanceUse(
+        change.change,
+        change.title,
+        change.start,
+        change.end,
+        excluded_seconds=length(intersect(covered, span)),
+        down_seconds=len([t for t in down if inside(t, span)]) * step,
+    )
 
 
 def site_sla(
@@ -389,47 +418,25 @@ def site_sla(
 ) -> SiteSla:
     data = samples.get(subject.device, DeviceSamples())
     mine = windows_for(subject.device, maintenance)
-    windows = clip(((m.start, m.end) for m in mine), (period.start, period.end))
-    covered = clip(data.covered, (period.start, period.end))
+    windows = clip(((m.start, m.end) for m in mine), period.bounds)
+    covered = clip(data.covered, period.bounds)
     excluded = intersect(covered, windows)
     outages = outages_of(subject.device, subjects, samples, windows, period, step)
-    down = sum(o.seconds for o in outages)
-    own = sum(o.seconds for o in outages if o.cause == "own")
-    uses = []
-    for change in mine:
-        span = clip([(change.start, change.end)], (period.start, period.end))
-        if not span:
-            continue
-        inside_down = [
-            t for t in data.down if inside(t, span) and inside(t, covered) and t < period.end
-        ]
-        uses.append(
-            MaintenanceUse(
-                change.change,
-                change.title,
-                change.start,
-                change.end,
-                length(intersect(covered, span)),
-                len(inside_down) * step,
-            )
-        )
-    rtt = [v for t, v in data.rtt_p95 if _summary_counts(t, windows, period) and v == v]
-    loss = [v for t, v in data.loss if _summary_counts(t, windows, period) and v == v]
+    down = _covered_down(data, covered)
+    uses = (_use(change, down, covered, period, step) for change in mine)
     return SiteSla(
         subject=subject,
         slo=slo,
         covered_seconds=length(covered),
         maintenance_seconds=length(excluded),
-        down_seconds=down,
-        own_down_seconds=own,
+        down_seconds=_seconds(outages),
+        own_down_seconds=_seconds(_own(outages)),
         outages=tuple(outages),
-        maintenance=tuple(uses),
-        rtt_p95_seconds=quantile(0.95, rtt),
-        loss_ratio=(sum(loss) / len(loss)) if loss else None,
+        maintenance=tuple(use for use in uses if use is not None),
+        rtt_p95_seconds=quantile(0.95, _counted(data.rtt_p95, windows, period)),
+        loss_ratio=_mean(_counted(data.loss, windows, period)),
         daily=_daily(covered, excluded, outages, period),
-        rtt_series=tuple(
-            (t, v) for t, v in data.rtt_p95 if period.start < t <= period.end and v == v
-        ),
+        rtt_series=_in_period(data.rtt_p95, period),
     )
 
 
@@ -442,35 +449,73 @@ def _summary_counts(moment: float, windows: Sequence[Interval], period: Period) 
     return not intersect([(start, moment)], windows)
 
 
+def _counted(
+    series: Iterable[tuple[float, float]], windows: Sequence[Interval], period: Period
+) -> list[float]:
+    """The values of the 5-minute summaries that count (no NaN)."""
+    return [v for t, v in series if _summary_counts(t, windows, period) and not math.isnan(v)]
+
+
+def _in_period(
+    series: Iterable[tuple[float, float]], period: Period
+) -> tuple[tuple[float, float], ...]:
+    """The points of a series that end in the period, maintenance too (no NaN)."""
+    return tuple((t, v) for t, v in series if period.start < t <= period.end and not math.isnan(v))
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _days(period: Period) -> Iterator[Interval]:
+    """The period cut at each midnight."""
+    start = period.start
+    while start < period.end:
+        end = min(start + 86400, period.end)
+        yield start, end
+        start = end
+
+
+def _length_in(intervals: Iterable[Interval], bounds: Interval) -> float:
+    return length(clip(intervals, bounds))
+
+
 def _daily(
     covered: Sequence[Interval],
     excluded: Sequence[Interval],
     outages: Sequence[Outage],
     period: Period,
 ) -> tuple[float | None, ...]:
-    days: list[float | None] = []
-    start = period.start
-    while start < period.end:
-        end = min(start + 86400, period.end)
-        measured = length(clip(covered, (start, end))) - length(clip(excluded, (start, end)))
-        down = length(clip(((o.start, o.end) for o in outages), (start, end)))
-        days.append(_ratio_up(measured, down))
-        start = end
-    return tuple(days)
+    spans = [(o.start, o.end) for o in outages]
+    return tuple(
+        _ratio_up(_length_in(covered, day) - _length_in(excluded, day), _length_in(spans, day))
+        for day in _days(period)
+    )
 
 
 def link_sla(link: LinkSubject, site: SiteSla) -> LinkSla:
     """A ministry link from its ministry router's own outages (maintenance of the router
     — a change whose impact takes the link down — is excluded with it)."""
-    own = tuple(o for o in site.outages if o.cause == "own")
+    own = _own(site.outages)
     return LinkSla(
         link=link.link,
         kind=link.kind,
         device=link.device,
         slo=site.slo,
         measured_seconds=site.measured_seconds,
-        down_seconds=sum(o.seconds for o in own),
+        down_seconds=_seconds(own),
         outages=own,
+    )
+
+
+def _listed_windows(
+    maintenance: Iterable[Maintenance], devices: set[str], period: Period
+) -> tuple[Maintenance, ...]:
+    """The windows a report lists: touching its devices and its period, in time order."""
+    return tuple(
+        m
+        for m in sorted(maintenance, key=lambda m: (m.start, m.change))
+        if m.devices & devices and m.start < period.end and m.end > period.start
     )
 
 
@@ -489,23 +534,19 @@ def report(
     links: Sequence[LinkSubject] = (),
 ) -> Report:
     """The whole report. ``context`` holds every subject and its ancestors (for cause
-    attribution); ``slos`` the SLO of each role."""
+    attribution); ``slos`` the SLO of each role. Ministry routers come first, then the
+    other devices by site."""
     if step <= 0:
         raise UsageError("the scrape interval must be positive")
+    ordered = sorted(subjects, key=lambda s: (s.role != "ministry-router", s.site, s.device))
     sites = tuple(
-        site_sla(s, slos[s.role], context, samples, maintenance, period, step)
-        for s in sorted(subjects, key=lambda s: (s.role != "ministry-router", s.site, s.device))
+        site_sla(s, slos[s.role], context, samples, maintenance, period, step) for s in ordered
     )
     by_device = {s.subject.device: s for s in sites}
     link_rows = tuple(
         link_sla(link, by_device[link.device]) for link in links if link.device in by_device
     )
-    relevant = {s.device for s in subjects}
-    windows = tuple(
-        m
-        for m in sorted(maintenance, key=lambda m: (m.start, m.change))
-        if m.devices & relevant and m.start < period.end and m.end > period.start
-    )
+    windows = _listed_windows(maintenance, {s.device for s in subjects}, period)
     return Report(scope, code, name, period, step, sites, link_rows, windows)
 
 

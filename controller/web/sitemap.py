@@ -47,7 +47,7 @@ class SiteIndex:
             self.sites[c.code] = site
             communes[c.province].append(site)
         for dc in inv.datacentres:
-            self.sites[dc.code] = Site(dc.code, dc.name, "datacentre", dc.province)
+            self.sites[dc.code] = Site(dc.code, dc.name, "datacentre", dc.province, dc.name_km)
         # The data centres, the primary (NDC) first.
         self.datacentres = [
             self.sites[dc.code]

@@ -30,6 +30,7 @@ from controller.web.context import console
 from controller.web.csrf import FIELD
 from controller.web.data import shown_errors
 from controller.web.nav import nav_for
+from controller.web.views.alerts import SEVERITY_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,12 +44,6 @@ FLASH = {
 
 # Roles as the nav bar shows them (the codes stay soc, engineer, focal everywhere else).
 ROLES = {"soc": N_("soc"), "engineer": N_("engineer"), "focal": N_("focal")}
-SEVERITY_NAMES = {
-    "critical": N_("critical"),
-    "major": N_("major"),
-    "warning": N_("warning"),
-    "info": N_("info"),
-}
 
 KINDS = {
     "capital": N_("capital"),

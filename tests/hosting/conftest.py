@@ -47,6 +47,27 @@ def govnet(
     )
 
 
+REQUEST_OPTIONS = (
+    "--tenant",
+    "MoH",
+    "--service",
+    "HMIS",
+    "--units",
+    "2",
+    "--servers",
+    "2",
+    "--power",
+    "1.5",
+    "--prefix",
+    "/28",
+    "--contact",
+    "Dara Chan, dara@moh.gov.kh",
+    "--justification",
+    "HMIS reporting servers for the provinces",
+)
+"""A `govnet hosting request` that fits the lab inventory (MoH's HMIS, 2 U, 1.5 kW)."""
+
+
 def copy_inventory(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from controller.cli import hosting
 from controller.inventory import validate_inventory
-from tests.hosting.conftest import LAB_INVENTORY, Workspace
+from tests.hosting.conftest import LAB_INVENTORY, REQUEST_OPTIONS, Workspace
 
 runner = CliRunner()
 root = typer.Typer()
@@ -27,24 +27,7 @@ def _root() -> None:
     """Test root."""
 
 
-GOOD = [
-    "--tenant",
-    "MoH",
-    "--service",
-    "HMIS",
-    "--units",
-    "2",
-    "--servers",
-    "2",
-    "--power",
-    "1.5",
-    "--prefix",
-    "/28",
-    "--contact",
-    "Dara Chan, dara@moh.gov.kh",
-    "--justification",
-    "HMIS reporting servers for the provinces",
-]
+GOOD = REQUEST_OPTIONS
 
 
 def run(ws: Workspace, *args: str) -> Any:

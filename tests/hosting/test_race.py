@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-import uuid
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -161,56 +160,52 @@ def test_the_same_request_approved_by_10_processes_is_allocated_once(
     assert events == ["submit", "approve"]
 
 
+@pytest.mark.backends("postgresql")
 def test_two_controllers_with_their_own_checkouts_sharing_postgresql_never_double_allocate(
-    postgres: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path
 ) -> None:
     """24 processes, half in each of two state dirs and inventory checkouts, one database:
     together they hand out no unit, VLAN, prefix, port or allocation id twice."""
-    from tests.pgserver import PgServer
-
-    assert isinstance(postgres, PgServer)
-    with postgres.database(f"race_{uuid.uuid4().hex[:12]}") as url:
-        monkeypatch.setenv("GOVNET_DATABASE_URL", url)
-        sites = [
-            Workspace(
-                copy_inventory(LAB_INVENTORY, tmp_path / f"{name}/inventory"),
-                tmp_path / f"{name}/state",
-            )
-            for name in ("east", "west")
-        ]
-        idents = submit_racers(sites[0].service())  # any checkout sees every request
-        outcomes = race(sites, idents)
-
-        kinds = Counter(str(o[0]) for o in outcomes)
-        assert set(kinds) <= {"approved", "refused"}, outcomes
-        # the same 29.5 kW of NDC headroom for both controllers together
-        assert kinds["refused"] >= 1 and kinds["approved"] >= 16, kinds
-        east, west = (validate_inventory(ws.inventory) for ws in sites)
-        assert east.ok and west.ok, [str(p) for p in (*east.problems, *west.problems)]
-        assert east.inventory is not None and west.inventory is not None
-        shipped = {h.id for h in load_inventory(LAB_INVENTORY).hosting}
-        made = {
-            ws.inventory.name: [h for h in inv.hosting if h.id not in shipped]
-            for ws, inv in zip(sites, (east.inventory, west.inventory), strict=True)
-        }
-        both = [
-            *east.inventory.hosting,
-            *(h for h in west.inventory.hosting if h.id not in shipped),
-        ]
-        assert all(made.values()), "each controller approved some"
-        # the union of both checkouts is one consistent allocation
-        assert_no_double_allocation(east.inventory.model_copy(update={"hosting": both}))
-
-        # the database agrees with the files, and either checkout reads every request
-        svc = sites[1].service()
-        approved = {int(str(o[1])): o[2] for o in outcomes if o[0] == "approved"}
-        in_db = {r.id: [a.id for a in r.allocations] for r in svc.list(state=State.APPROVED)}
-        assert in_db == approved
-        assert sorted(h.id for h in both if h.id not in shipped) == sorted(
-            i for v in in_db.values() for i in v
+    sites = [
+        Workspace(
+            copy_inventory(LAB_INVENTORY, tmp_path / f"{name}/inventory"),
+            tmp_path / f"{name}/state",
         )
-        ids = sorted(int(h.id.split("-")[1]) for h in both)
-        assert ids == list(range(1, len(ids) + 1))
+        for name in ("east", "west")
+    ]
+    idents = submit_racers(sites[0].service())  # any checkout sees every request
+    outcomes = race(sites, idents)
+
+    kinds = Counter(str(o[0]) for o in outcomes)
+    assert set(kinds) <= {"approved", "refused"}, outcomes
+    # the same 29.5 kW of NDC headroom for both controllers together
+    assert kinds["refused"] >= 1 and kinds["approved"] >= 16, kinds
+    east, west = (validate_inventory(ws.inventory) for ws in sites)
+    assert east.ok and west.ok, [str(p) for p in (*east.problems, *west.problems)]
+    assert east.inventory is not None and west.inventory is not None
+    shipped = {h.id for h in load_inventory(LAB_INVENTORY).hosting}
+    made = {
+        ws.inventory.name: [h for h in inv.hosting if h.id not in shipped]
+        for ws, inv in zip(sites, (east.inventory, west.inventory), strict=True)
+    }
+    both = [
+        *east.inventory.hosting,
+        *(h for h in west.inventory.hosting if h.id not in shipped),
+    ]
+    assert all(made.values()), "each controller approved some"
+    # the union of both checkouts is one consistent allocation
+    assert_no_double_allocation(east.inventory.model_copy(update={"hosting": both}))
+
+    # the database agrees with the files, and either checkout reads every request
+    svc = sites[1].service()
+    approved = {int(str(o[1])): o[2] for o in outcomes if o[0] == "approved"}
+    in_db = {r.id: [a.id for a in r.allocations] for r in svc.list(state=State.APPROVED)}
+    assert in_db == approved
+    assert sorted(h.id for h in both if h.id not in shipped) == sorted(
+        i for v in in_db.values() for i in v
+    )
+    ids = sorted(int(h.id.split("-")[1]) for h in both)
+    assert ids == list(range(1, len(ids) + 1))
 
 
 def test_the_invariant_checker_sees_a_double_allocation() -> None:

@@ -4,8 +4,6 @@ allocations, and an allocation is freed only where its hosting.yaml holds it."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,18 @@ from controller.hosting.errors import HostingFileError
 from controller.hosting.states import State
 from controller.inventory import validate_inventory
 from tests.hosting.conftest import LAB_INVENTORY, Workspace, copy_inventory, request_values
-from tests.pgserver import PgServer
+
+pytestmark = pytest.mark.backends("postgresql")
 
 
 @pytest.fixture()
-def checkouts(
-    postgres: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Workspace, Workspace]]:
-    with postgres.database(f"shared_{uuid.uuid4().hex[:12]}") as url:
-        monkeypatch.setenv("GOVNET_DATABASE_URL", url)
-        east, west = (
-            Workspace(copy_inventory(LAB_INVENTORY, tmp_path / f"{n}/inventory"), tmp_path / n)
-            for n in ("east", "west")
-        )
-        yield east, west
+def checkouts(backend: str, tmp_path: Path) -> tuple[Workspace, Workspace]:
+    """Two checkouts of the lab inventory, each with its state dir, on one database."""
+    east, west = (
+        Workspace(copy_inventory(LAB_INVENTORY, tmp_path / f"{n}/inventory"), tmp_path / n)
+        for n in ("east", "west")
+    )
+    return east, west
 
 
 def test_a_request_made_in_one_checkout_is_approved_in_the_other_around_its_allocations(

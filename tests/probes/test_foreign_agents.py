@@ -215,8 +215,14 @@ def test_a_wrapping_counter32_gives_the_agents_true_rate_across_every_wrap(
     simulator: Simulator, polling: Callable[..., Polling]
 ) -> None:
     """The counter wraps every 8 s; polled every ~1 s for 12 s, the extended counter only
-    grows, passes 2³², and every interval's rate — measured on the agent's own clock,
-    sysUpTime — is the agent's rate."""
+    grows, passes 2³², and its rate — measured on the agent's own clock, sysUpTime — is the
+    agent's rate: over the whole window within 5 %, and in every interval close enough that
+    a wrap missed or counted twice (2³² octets, 8 s of counting: an error of 700 % or more
+    on a ~1 s interval) cannot hide.
+
+    The simulator reads its clock once for sysUpTime, in the walk's first request, and again
+    for the counter a few requests later, so each interval's rate carries the difference of
+    two round trips: tens of milliseconds on a loaded machine, several per cent of 1 s."""
     poll = polling({"wrapping": v2c("wrapping", simulator.port)})
     samples: list[tuple[float, int]] = []
     for _ in range(12):
@@ -229,8 +235,10 @@ def test_a_wrapping_counter32_gives_the_agents_true_rate_across_every_wrap(
         time.sleep(1.0)
     assert all(b[1] > a[1] for a, b in itertools.pairwise(samples))
     assert samples[-1][1] > WRAP
+    (first_t, first_c), (last_t, last_c) = samples[0], samples[-1]
+    assert (last_c - first_c) / (last_t - first_t) == pytest.approx(FAST_RATE, rel=0.05)
     for (t0, c0), (t1, c1) in itertools.pairwise(samples):
-        assert (c1 - c0) / (t1 - t0) == pytest.approx(FAST_RATE, rel=0.03)
+        assert (c1 - c0) / (t1 - t0) == pytest.approx(FAST_RATE, rel=0.5)
 
 
 def test_an_agent_restart_starts_counters_again_and_is_noted(

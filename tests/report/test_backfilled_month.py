@@ -14,10 +14,12 @@ from PIL import Image
 from tests.conftest import ROOT
 from tests.report.conftest import LINK, Prom
 from tests.report.pdfpng import assert_not_blank, first_page_png
+from tests.report.test_render import khmer_fonts
+from tests.shots import keep
 from tests.soc.helpers import govnet
 
 
-def report(prom: Prom, state: Path, fmt: str, out: Path) -> Path:
+def report(prom: Prom, state: Path, fmt: str, out: Path, *lang: str) -> Path:
     result = govnet(
         "report",
         "sla",
@@ -35,6 +37,7 @@ def report(prom: Prom, state: Path, fmt: str, out: Path) -> Path:
         str(state),
         "-o",
         str(out),
+        *lang,
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -116,3 +119,41 @@ def test_every_format_is_written_and_the_pdf_page_is_not_blank(
     assert pdf.startswith(b"%PDF-")
     png = first_page_png(pdf, tmp_path / "r.png")
     assert_not_blank(Image.open(png))
+
+
+def test_lang_km_writes_the_report_in_khmer_and_its_pdf_shapes_khmer(
+    backfilled: Prom, state_dir: Path, tmp_path: Path
+) -> None:
+    html = report(backfilled, state_dir, "html", tmp_path / "km.html", "--lang", "km").read_text()
+    assert '<html lang="km">' in html and "<h2>ការដាច់</h2>" in html
+    assert "ខាងលើ (upstream)៖ core-1" in html and "Outages" not in html
+    pdf = report(backfilled, state_dir, "pdf", tmp_path / "km.pdf", "--lang", "km").read_bytes()
+    count, fonts = khmer_fonts(pdf)
+    assert count > 300 and all(f.startswith("Khmer-OS") for f in fonts), (count, fonts)
+    png = first_page_png(pdf, tmp_path / "km.png")
+    assert_not_blank(Image.open(png))
+    keep(png, "sla-km-cli-pdf-page1.png")
+    same = report(backfilled, state_dir, "json", tmp_path / "km.json", "--lang", "km")
+    english = report(backfilled, state_dir, "json", tmp_path / "en.json")
+    assert same.read_bytes() == english.read_bytes()  # JSON: English keys, names as stored
+
+
+def test_an_unknown_lang_is_a_clear_error_before_anything_is_asked(tmp_path: Path) -> None:
+    result = govnet(
+        "report",
+        "sla",
+        "--tenant",
+        "MEF",
+        "--month",
+        "2026-11",
+        "--lang",
+        "fr",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+        "-o",
+        str(tmp_path / "r.html"),
+    )
+    assert result.returncode == 2
+    assert "--lang" in result.stderr and "'fr' is not one of 'en', 'km'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "r.html").exists()

@@ -1,21 +1,29 @@
 """Writing a report out: the PDF (Khmer names shaped and in a Khmer font, a page that is
-not blank), CSV cells safe for spreadsheets, the JSON schema, and the templates' `_()`."""
+not blank), CSV cells safe for spreadsheets, the JSON schema, and the report in Khmer:
+its headings, headers, causes and notes through the console's catalog."""
 
 from __future__ import annotations
 
 import ctypes
 import json
 import re
+import sys
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
+import pytest
 from PIL import Image
 
+from controller.errors import UsageError
 from controller.report import render, sla
 from controller.report.sla import DeviceSamples, Maintenance
 from tests.report.pdfpng import assert_not_blank, first_page_png
 from tests.report.test_sla import NOVEMBER, SLO, SUBJECTS, T0, WHOLE, slots
+from tests.shots import keep
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import i18n as catalogs
 
 KHMER = "ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ"
 
@@ -108,12 +116,76 @@ def test_json_keeps_its_schema_and_the_khmer_text_as_is() -> None:
     assert [o["duration_seconds"] for o in data["outages"]] == [180, 5460]
 
 
-def test_the_templates_say_everything_through_gettext() -> None:
-    env = render.environment()
-    assert env.globals["_"]("Outages") == "Outages"  # the identity until i18n installs one
-    env.globals["_"] = lambda text: f"«{text}»"
-    html = render.to_html(sample_report(), env)
-    assert "«Outages»" in html and "«Availability per site»" in html
-    assert "«p95 RTT (hourly maximum)»" in html  # chart titles too
-    headings = re.findall(r"<h[12]>([^<]+)</h[12]>", html)
-    assert headings and all(h.startswith("«") for h in headings), headings
+def _texts(html: str, tag: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", t).strip()
+        for t in re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", html, re.S)
+    ]
+
+
+def _report_messages() -> list[str]:
+    """The English messages of the report's templates and code, from the catalog."""
+    km = catalogs.load("km")
+    return [
+        m.id
+        for m in km
+        if isinstance(m.id, str)
+        and any(path.startswith("controller/report/") for path, _ in m.locations)
+        and re.search(r"[a-z]{3}", re.sub(r"%\(\w+\)\w", "", m.id))
+    ]
+
+
+def test_a_khmer_report_says_its_headings_headers_causes_and_notes_in_khmer() -> None:
+    html = render.to_html(sample_report(), "km")
+    khmer = re.compile(r"[\u1780-\u17ff]")
+    technical = {"SLO", "RTT p95"}  # Latin in Khmer too (GLOSSARY.md)
+    headers = [t for t in _texts(html, "th") if t and t not in technical]
+    headings = _texts(html, "h1") + _texts(html, "h2") + headers
+    assert len(headings) > 20 and all(khmer.search(h) for h in headings), headings
+    assert "<h1>របាយការណ៍កម្រិតសេវា — ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ" in html
+    assert "<td>ទីតាំងខ្លួនឯង</td>" in html  # an outage's cause
+    assert "<td>1 វិច្ឆិកា 2026, 00:10</td>" in html  # its start, Cambodia time, CLDR km
+    assert "ខែ៖ វិច្ឆិកា 2026" in html  # November, CLDR km
+    assert "3 នាទី 00 វិនាទី" in html and "1 ម៉ោង 31 នាទី" in html  # durations, Khmer units
+    assert 'aria-label="ភាពអាចប្រើបានប្រចាំថ្ងៃ ធៀបនឹង SLO"' in html  # the charts too
+    assert 'ភាពអាចប្រើបានប្រចាំថ្ងៃ <span class="axis">(វិច្ឆិកា 2026)</span>' in html
+    drawn = re.findall(r"<text[^>]*>([^<]*)</text>", html)
+    assert "8" in drawn and "50 ms" in drawn  # a day of the month, an RTT tick
+    # no Khmer inside an SVG's text: WeasyPrint would draw it unshaped (captions are HTML)
+    assert not any(re.search("[\u1780-\u17ff]", t) for t in drawn)
+    messages = _report_messages()
+    assert len(messages) > 40
+    left = [m for m in messages if f">{m}<" in html or f"{m}:" in html]
+    assert left == []  # no English message of the report is left on the Khmer page
+    assert not re.search("[\u17e0-\u17e9]", html)  # Latin digits (GLOSSARY.md, "Digits")
+
+
+def test_an_english_report_reads_as_before() -> None:
+    html = render.to_html(sample_report(), "en")
+    assert "<h2>Outages</h2>" in html and "<h2>Availability per site</h2>" in html
+    assert "<td>the site itself</td>" in html and "Month: November 2026" in html
+    assert "<td>2026-11-01 00:10</td>" in html
+    assert "3 min 00 s" in html and "99.782 %" in html
+    assert 'Availability per day <span class="axis">(November 2026)</span>' in html
+
+
+def test_json_and_csv_are_the_same_in_either_language() -> None:
+    report = sample_report()
+    for fmt in (render.Format.JSON, render.Format.CSV):
+        assert render.render(report, fmt, "km") == render.render(report, fmt, "en")
+
+
+def test_an_unknown_report_language_is_a_clear_error() -> None:
+    with pytest.raises(UsageError, match=r"--lang 'fr': expected one of en, km"):
+        render.render(sample_report(), render.Format.HTML, "fr")
+
+
+def test_a_khmer_pdf_has_khmer_headings_in_a_khmer_font(tmp_path: Path) -> None:
+    pdf = render.to_pdf(sample_report(), "km")
+    count, fonts = khmer_fonts(pdf)
+    english = khmer_fonts(render.to_pdf(sample_report(), "en"))[0]
+    assert count > english + 300, (count, english)  # the headings, headers and notes too
+    assert fonts and all(f.startswith("Khmer-OS") for f in fonts), fonts
+    png = first_page_png(pdf, tmp_path / "sla-km-page1.png")
+    assert_not_blank(Image.open(png))
+    keep(png, "sla-km-pdf-page1.png")

@@ -1,5 +1,6 @@
 """The store interface behaves the same on both backends (every test runs on SQLite and
-on a real PostgreSQL): migrations, rows, ids, transactions, unique keys, writer locks."""
+on a real PostgreSQL, as every test in tests/store/ does unless it says otherwise):
+migrations, rows, ids, transactions, unique keys, writer locks."""
 
 from __future__ import annotations
 
@@ -46,9 +47,7 @@ def test_migrations_are_applied_once_in_order_and_recorded(
     assert open_database(tmp_path / f"{schema}.db", schema).version() == db.newest
 
 
-def test_rows_are_mappings_ids_come_back_and_values_keep_their_size(
-    backend: str, tmp_path: Path
-) -> None:
+def test_rows_are_mappings_ids_come_back_and_values_keep_their_size(tmp_path: Path) -> None:
     db = open_database(tmp_path / "changes.db", "changes")
     with db.transaction() as tx:
         first = tx.execute(TITLE_ROW, change("upgrade 100% of the core")).lastrowid
@@ -83,7 +82,7 @@ def test_rows_are_mappings_ids_come_back_and_values_keep_their_size(
     assert (row["units"], row["power_kw"], row["bandwidth_mbps"]) == (big, 0.1 + 0.2, 1e-7)
 
 
-def test_a_failed_transaction_leaves_nothing_behind(backend: str, tmp_path: Path) -> None:
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
     db = open_database(tmp_path / "changes.db", "changes")
     with pytest.raises(RuntimeError), db.transaction() as tx:
         tx.execute(TITLE_ROW, change("half done"))
@@ -92,9 +91,7 @@ def test_a_failed_transaction_leaves_nothing_behind(backend: str, tmp_path: Path
         assert conn.execute("SELECT COUNT(*) AS n FROM changes").fetchone() == {"n": 0}
 
 
-def test_a_duplicate_key_is_a_conflict_and_insert_or_ignore_skips_it(
-    backend: str, tmp_path: Path
-) -> None:
+def test_a_duplicate_key_is_a_conflict_and_insert_or_ignore_skips_it(tmp_path: Path) -> None:
     db = open_database(tmp_path / "changes.db", "changes")
     with db.transaction() as tx:
         ident = tx.execute(TITLE_ROW, change("silenced")).lastrowid
@@ -112,7 +109,7 @@ def test_a_duplicate_key_is_a_conflict_and_insert_or_ignore_skips_it(
 
 
 def test_a_writer_waits_for_another_then_gives_up_in_one_line(
-    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = open_database(tmp_path / "changes.db", "changes")
     db.version()
@@ -143,7 +140,7 @@ def test_a_writer_waits_for_another_then_gives_up_in_one_line(
     assert titles == ["long"]
 
 
-def test_a_database_from_a_newer_govnet_is_refused(backend: str, tmp_path: Path) -> None:
+def test_a_database_from_a_newer_govnet_is_refused(tmp_path: Path) -> None:
     db = open_database(tmp_path / "sessions.db", "sessions")
     with db.transaction() as tx:
         tx.execute(
@@ -164,9 +161,7 @@ def _forget_migrated(db: Database) -> Database:
     return db
 
 
-def test_the_database_refuses_a_second_holder_of_a_unit_vlan_block_or_port(
-    backend: str, tmp_path: Path
-) -> None:
+def test_the_database_refuses_a_second_holder_of_a_unit_vlan_block_or_port(tmp_path: Path) -> None:
     store = Store(tmp_path)
     with store.transaction() as conn:
         ident = store.insert(conn, "inv", parse_request(request_values()), "erin")
@@ -211,9 +206,7 @@ def test_the_database_refuses_a_second_holder_of_a_unit_vlan_block_or_port(
         )
 
 
-def test_an_approval_refused_by_a_claim_leaves_hosting_yaml_as_it_was(
-    backend: str, tmp_path: Path
-) -> None:
+def test_an_approval_refused_by_a_claim_leaves_hosting_yaml_as_it_was(tmp_path: Path) -> None:
     """What the planner could not know (another controller's claim without its allocation)
     is refused by the database: one line, nothing allocated, the file put back."""
     ws = Workspace(copy_inventory(LAB_INVENTORY, tmp_path / "inventory"), tmp_path / "state")
@@ -231,3 +224,13 @@ def test_an_approval_refused_by_a_claim_leaves_hosting_yaml_as_it_was(
     assert ws.hosting_yaml.read_bytes() == before
     record = svc.get(ident)
     assert record.state.value == "submitted" and record.allocations == []
+
+
+def test_a_store_test_here_runs_on_each_backend_without_asking(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """No ``backend`` argument, no marker: the test still runs once on each backend, and
+    the store it opens is that backend's (tests/store/conftest.py)."""
+    assert request.node.callspec.params["backend"] in {"sqlite", "postgresql"}
+    db = open_database(tmp_path / "changes.db", "changes")
+    assert db.backend == request.node.callspec.params["backend"]

@@ -7,30 +7,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
-from controller.store import migrations_of, open_database
+from controller.store import URL_VARIABLE, migrations_of, open_database
 from controller.store.postgres import ddl, identity_tables, statement
 from tests.conftest import require
 from tests.hosting.conftest import govnet
 from tests.pgserver import PASSWORD_USER, PG_BIN, PgServer, available, running
+from tests.store.conftest import importers_of, one_line_error
+
+pytestmark = pytest.mark.backends("postgresql")
 
 PASSWORD = "right-horse-battery"  # tests/pgserver.py gives the role this password
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 def test_sqlite_statements_are_translated_in_one_place() -> None:
@@ -67,11 +59,9 @@ def test_migrations_keep_sqlites_sizes_in_postgresql_types() -> None:
 
 
 @pytest.fixture()
-def database(postgres: PgServer) -> Iterator[str]:
-    """A fresh database; its name."""
-    name = f"pg_{uuid.uuid4().hex[:12]}"
-    with postgres.database(name):
-        yield name
+def database(backend: str) -> str:
+    """The test's fresh database, the one the ``backend`` fixture made: its name."""
+    return urlsplit(os.environ[URL_VARIABLE]).path.lstrip("/")
 
 
 def run(*args: str, url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -198,18 +188,18 @@ def test_open_database_picks_postgresql_from_the_environment(
     assert open_database(tmp_path / "hosting.db", "hosting").backend == "sqlite"
 
 
+def test_a_module_about_postgresql_runs_on_it_alone(
+    request: pytest.FixtureRequest, database: str, tmp_path: Path
+) -> None:
+    """``pytestmark = backends("postgresql")``: one run, its own database, no parameter."""
+    assert not hasattr(request.node, "callspec")
+    db = open_database(tmp_path / "changes.db", "changes")
+    assert db.backend == "postgresql" and db.version() == db.newest
+    assert database.startswith("test_")
+
+
 def test_only_the_postgresql_backend_imports_psycopg() -> None:
-    root = Path(__file__).resolve().parents[2]
-    importers = sorted(
-        str(path.relative_to(root))
-        for folder in ("controller", "probes", "simulations")
-        for path in (root / folder).rglob("*.py")
-        if any(
-            line.strip().startswith(("import psycopg", "from psycopg"))
-            for line in path.read_text(encoding="utf-8").splitlines()
-        )
-    )
-    assert importers == ["controller/store/postgres.py"]
+    assert importers_of("psycopg") == ["controller/store/postgres.py"]
 
 
 def test_the_test_server_leaves_no_process_and_no_file_behind() -> None:

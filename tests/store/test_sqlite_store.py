@@ -15,40 +15,22 @@ import pytest
 from controller.hosting.store import Store
 from controller.store import StoreError, migrations_of, open_database
 from tests.conftest import require
-from tests.hosting.conftest import GOVNET, LAB_INVENTORY, Workspace, copy_inventory, govnet
+from tests.hosting.conftest import (
+    GOVNET,
+    LAB_INVENTORY,
+    REQUEST_OPTIONS,
+    Workspace,
+    copy_inventory,
+    govnet,
+    request_values,
+)
+from tests.store.conftest import importers_of, one_line_error
 
-REQUEST = [
-    "--tenant",
-    "MoH",
-    "--service",
-    "HMIS",
-    "--units",
-    "2",
-    "--servers",
-    "2",
-    "--power",
-    "1.5",
-    "--prefix",
-    "/28",
-    "--contact",
-    "Dara Chan, dara@moh.gov.kh",
-    "--justification",
-    "HMIS reporting servers for the provinces",
-]
+pytestmark = pytest.mark.backends("sqlite")
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture()
@@ -106,19 +88,10 @@ def test_a_database_from_a_newer_govnet_is_refused(tmp_path: Path) -> None:
 
 def test_the_hosting_database_and_its_wal_files_are_private(ws: Workspace) -> None:
     ws.service().submit(
-        {
-            "tenant": "MoH",
-            "service": "HMIS",
-            "site": "ndc",
-            "units": 2,
-            "servers": 1,
-            "power_kw": 0.5,
-            "vlans": 1,
-            "prefix_len": 28,
-            "bandwidth_mbps": "1G",
-            "contact": "Dara Chan, dara@moh.gov.kh",
-            "justification": "HMIS reporting servers for the provinces",
-        },
+        request_values(
+            contact="Dara Chan, dara@moh.gov.kh",
+            justification="HMIS reporting servers for the provinces",
+        ),
         "erin",
     )
     db = ws.state / "hosting.db"
@@ -137,7 +110,7 @@ def test_an_older_world_readable_database_is_narrowed_to_0600(tmp_path: Path) ->
 
 
 def test_a_locked_database_is_one_line_and_a_non_zero_exit(ws: Workspace) -> None:
-    assert ws.cli("request", *REQUEST).returncode == 0
+    assert ws.cli("request", *REQUEST_OPTIONS).returncode == 0
     holder = sqlite3.connect(ws.state / "hosting.db", isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
@@ -148,7 +121,7 @@ def test_a_locked_database_is_one_line_and_a_non_zero_exit(ws: Workspace) -> Non
             str(ws.inventory),
             "--state-dir",
             str(ws.state),
-            *REQUEST,
+            *REQUEST_OPTIONS,
             env={"GOVNET_STORE_TIMEOUT": "0.3"},
         )
     finally:
@@ -161,7 +134,9 @@ def test_a_damaged_database_is_one_line_and_a_non_zero_exit(ws: Workspace) -> No
     ws.state.mkdir()
     (ws.state / "hosting.db").write_bytes(b"this is not SQLite at all " * 200)
     one_line_error(ws.cli("list"), "hosting.db", "not a readable govnet database")
-    one_line_error(ws.cli("request", *REQUEST), "hosting.db", "not a readable govnet database")
+    one_line_error(
+        ws.cli("request", *REQUEST_OPTIONS), "hosting.db", "not a readable govnet database"
+    )
 
 
 def test_a_full_disk_and_a_read_only_file_system_are_one_line_each(ws: Workspace) -> None:
@@ -173,7 +148,7 @@ def test_a_full_disk_and_a_read_only_file_system_are_one_line_each(ws: Workspace
     (ws.state.parent / "govnet.py").write_text(code, encoding="utf-8")
     cli = (
         f"{python} {ws.state.parent / 'govnet.py'} hosting request -i {ws.inventory} "
-        f"--state-dir {ws.state} {' '.join(repr(a) for a in REQUEST)}"
+        f"--state-dir {ws.state} {' '.join(repr(a) for a in REQUEST_OPTIONS)}"
     )
     script = "\n".join(
         [
@@ -204,14 +179,4 @@ def test_a_full_disk_and_a_read_only_file_system_are_one_line_each(ws: Workspace
 
 
 def test_only_the_sqlite_backend_imports_sqlite3() -> None:
-    root = Path(__file__).resolve().parents[2]
-    importers = sorted(
-        str(path.relative_to(root))
-        for folder in ("controller", "probes", "simulations")
-        for path in (root / folder).rglob("*.py")
-        if any(
-            line.strip().startswith(("import sqlite3", "from sqlite3"))
-            for line in path.read_text(encoding="utf-8").splitlines()
-        )
-    )
-    assert importers == ["controller/store/sqlite.py"]
+    assert importers_of("sqlite3") == ["controller/store/sqlite.py"]

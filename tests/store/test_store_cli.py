@@ -6,10 +6,13 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from controller.cli.main import app
 from controller.store import migrations_of
+
+pytestmark = pytest.mark.backends("sqlite")
 
 runner = CliRunner()
 

@@ -337,6 +337,21 @@ def test_the_national_map_on_the_lab_and_on_the_national_inventory(
         assert "no data" in (kratie.text_content() or "")
         page.locator("figure.map").screenshot(path=str(tmp_path / "map-national.png"))
         page.screenshot(path=str(tmp_path / "overview-national.png"), full_page=True)
+        # in Khmer: every line of every tile and box stays inside it (Khmer is wider)
+        page.context.add_cookies([{"name": "govnet_lang", "value": "km", "url": url}])
+        page.reload()
+        assert page.locator("html").get_attribute("lang") == "km"
+        assert "ខេត្តក្រចេះ" in (kratie.text_content() or "")
+        overflowing = page.evaluate(
+            """() => [...document.querySelectorAll("svg.map a")].flatMap((a) => {
+                const box = a.querySelector("rect").getBoundingClientRect();
+                return [...a.querySelectorAll("text")]
+                    .filter((t) => t.getBoundingClientRect().right > box.right + 0.5)
+                    .map((t) => t.textContent); })"""
+        )
+        assert overflowing == []
+        page.locator("figure.map").screenshot(path=str(tmp_path / "map-national-km.png"))
+        page.context.clear_cookies(name="govnet_lang")
     _keep(tmp_path, live.shots)
 
 

@@ -228,3 +228,47 @@ def _keep(source: Path) -> None:
         Path(keep).mkdir(parents=True, exist_ok=True)
         for shot in source.glob("*.png"):
             shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_the_khmer_map_draws_khmer_glyphs_and_its_cards_agree_with_its_tiles(
+    live: Live,  # noqa: F811
+    browsers: Browsers,
+) -> None:
+    shots = browsers.shots
+    shots.mkdir(parents=True, exist_ok=True)
+    drawn: dict[str, bytes] = {}
+    for kind, context in (("khmer", browsers.khmer), ("tofu", browsers.tofu)):
+        page = context.new_page()
+        page.goto(live.url + "/")
+        if "/login" in page.url:
+            sign_in(page, live.url, "alice")
+            page.goto(live.url + "/")
+        figure = page.locator("figure.map")
+        drawn[kind] = figure.screenshot(path=str(shots / f"km-map{'-tofu' * (kind == 'tofu')}.png"))
+        if kind == "khmer":
+            words = figure.inner_text() + " ".join(
+                page.locator("svg.map a").evaluate_all("els => els.map(e => e.ariaLabel)")
+            )
+            assert "ខេត្តបាត់ដំបង" in words and "ខេត្តបន្ទាយមានជ័យ" in words  # tile, outline
+            fonts = fonts_of(page, "figure.map")
+            assert any(f.startswith(KHMER_FONTS) for f in fonts), fonts
+            # Battambang's card says what its tile says (the bug: "no alert" beside "major")
+            tile = page.locator('svg.map a.province[href="/provinces/KH-2"]')
+            card = page.locator('a.tile[href="/provinces/KH-2"]')
+            colour = (tile.get_attribute("class") or "").split("province-")[-1]
+            assert f"tile-{colour}" in (card.get_attribute("class") or "")
+            if colour != "ok":
+                assert "គ្មានការជូនដំណឹង" not in (card.inner_text() or "")  # "no alert"
+            page.screenshot(path=str(shots / "km-overview-map.png"), full_page=True)
+    share = difference(browsers.khmer.new_page(), drawn["khmer"], drawn["tofu"])
+    assert share > 0.3, f"the Khmer map looks like its tofu render ({share:.1%})"
+    english = browsers.khmer.new_page()
+    english.context.add_cookies([{"name": "govnet_lang", "value": "en", "url": live.url}])
+    try:
+        english.goto(live.url + "/")
+        assert english.locator("html").get_attribute("lang") == "en"
+        assert "Battambang" in (english.locator("figure.map").inner_text() or "")
+        english.locator("figure.map").screenshot(path=str(shots / "en-map.png"))
+    finally:
+        english.context.clear_cookies(name="govnet_lang")
+    _keep(shots)

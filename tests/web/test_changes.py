@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from controller.web.views.charts import Annotation, line_chart
+from controller.charts import Annotation, line_chart
 from tests.web.changes import BATTAMBANG_UPLINK, MEF_UPLINK, record_change
 from tests.web.client import TestClient
 from tests.web.conftest import Console, sign_in

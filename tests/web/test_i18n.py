@@ -305,3 +305,12 @@ def test_every_alert_rule_has_a_khmer_summary_with_the_same_placeholders() -> No
                 khmer = [t for t in token.findall(notes["summary_km"]) if "មិនបានកំណត់" not in t]
                 assert sorted(english) == sorted(khmer), rule["alert"]
                 assert re.search(r"[\u1780-\u17ff]", notes["summary_km"]), rule["alert"]
+
+
+def test_the_khmer_catalog_writes_numbers_in_latin_digits() -> None:
+    """GLOSSARY.md, "Digits": Latin digits in everything govnet writes, as CLDR km."""
+    khmer_digit = re.compile("[\u17e0-\u17e9]")
+    for message in catalogs.load("km"):
+        strings = [message.string] if isinstance(message.string, str) else message.string
+        assert not any(khmer_digit.search(s or "") for s in strings), message.id
+    assert i18n.number(1652, "km") == "1,652" and i18n.percent(0.9995, "km", 2) == "99.95%"

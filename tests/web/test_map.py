@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from controller.i18n import say
 from controller.inventory import load_inventory
 from controller.web import WebSettings, create_app
 from controller.web.backends import Backends, Sample
@@ -22,9 +23,13 @@ from controller.web.views.map import (
     CELL_H,
     CELL_W,
     POSITIONS,
+    TILE_TEXT,
     MapTile,
     NationalMap,
+    _province_tile,
+    fit,
     national_map,
+    width,
 )
 from controller.web.views.overview import Tile, tiles
 from tests.conftest import ROOT
@@ -52,7 +57,7 @@ def _map(
     alerts = parse_alerts(raw)
     core, dcs = backbone(sites)
     grid = tiles(sites.provinces, [], [], alerts, dc_sites=[d.code for d in dcs])
-    return national_map(grid, core, dcs, states or [], alerts)
+    return national_map(grid, core, dcs, states or [], alerts, say("en"))
 
 
 def _overlap(a: MapTile, b: MapTile) -> bool:
@@ -62,7 +67,7 @@ def _overlap(a: MapTile, b: MapTile) -> bool:
 def test_the_position_table_has_every_province_of_the_national_inventory_once(
     national: SiteIndex,
 ) -> None:
-    table = {code: name for code, name, _, _ in POSITIONS}
+    table = {code: name for code, name, _, _, _ in POSITIONS}
     assert len(POSITIONS) == len(table) == 25
     assert table == {p.code: p.name for p in national.provinces}
     assert len({(c, r) for *_, c, r in POSITIONS}) == 25  # one cell each
@@ -149,7 +154,7 @@ def test_backbone_alerts_colour_the_core_or_a_data_centre_not_phnom_penh(lab: Si
 def test_a_province_the_table_does_not_know_goes_in_a_row_below(lab: SiteIndex) -> None:
     core, dcs = backbone(lab)
     extra = Tile("KH-99", "Nowhere", 0, 0, 0, 0, None, None, 0)
-    m = national_map([extra], core, dcs, [], [])
+    m = national_map([extra], core, dcs, [], [], say("en"))
     nowhere = next(t for t in m.tiles if t.code == "KH-99")
     assert nowhere.href == "/provinces/KH-99"
     assert nowhere.y > max(t.y for t in m.tiles if t.code != "KH-99")
@@ -218,3 +223,107 @@ def test_the_provinces_api_counts_suppressed_alerts_and_leaves_the_backbone_out(
     assert provinces["KH-2"]["suppressed"] == 3
     assert provinces["KH-12"]["worst_alert"]["alertname"] == "GovnetMinistryDown"
     assert provinces["KH-12"]["alerts"] == 2  # MEF's and MoH's ministry routers, not core-1
+
+
+def _card(page: str, code: str) -> str:
+    match = re.search(rf'<a class="tile tile-\w+" href="/provinces/{code}">.*?</a>', page, re.S)
+    assert match, f"no card for {code}"
+    return match.group(0)
+
+
+def _tile(page: str, code: str) -> str:
+    match = re.search(
+        rf'<a class="province province-\w+" href="/provinces/{code}".*?</a>', page, re.S
+    )
+    assert match, f"no map tile for {code}"
+    return match.group(0)
+
+
+def test_a_province_card_and_its_map_tile_say_the_same_status_when_no_alert_is_shown(
+    client: TestClient, console: Console
+) -> None:
+    """Battambang's router is down and its communes unreachable, but its alerts are
+    acknowledged (or not fired yet): the tile said "major", the card "no alert" in green."""
+    console.alertmanager.raw = [
+        am_alert(a["fingerprint"], a["labels"], a["annotations"], silenced_by=["s-1"])
+        for a in ALERTS
+        if a["labels"].get("province") == "KH-2"
+    ]
+    sign_in(client, "alice")
+    page = client.get("/").text
+    card, tile = _card(page, "KH-2"), _tile(page, "KH-2")
+    assert 'class="province province-major"' in tile and ">router down</text>" in tile
+    assert 'class="tile tile-major"' in card
+    assert "no alert" not in card  # it said so, in green, beside a major tile
+    assert "router down" in card and 'class="sev sev-major"' in card
+    # a province with nothing wrong says "no alert" in both
+    assert ">ok: no alert</text>" in _tile(page, "KH-12") and "no alert" in _card(page, "KH-12")
+
+
+def test_the_position_tables_khmer_names_are_the_national_inventorys_official_ones(
+    national: SiteIndex,
+) -> None:
+    assert {code: km for code, _, km, _, _ in POSITIONS} == {
+        p.code: p.name_km for p in national.provinces
+    }
+
+
+# Latin words a Khmer map may show: codes, alert names, technical terms (GLOSSARY.md).
+LATIN_ON_KHMER_MAP = re.compile(r"KH-\d+|NDC|DR\b|[A-Z][a-z]+(?:[A-Z][a-z]+)+|\d+")
+
+
+def _map_words(page: str) -> list[str]:
+    """Everything the map says: its SVG texts, titles and aria labels, and its legend."""
+    figure = page[page.index('<figure class="map">') : page.index("</figure>")]
+    texts = [t for _, t in re.findall(r"<(text|title|li|p)\b[^>]*>(.*?)</\1>", figure, re.S)]
+    labels = re.findall(r'aria-label="([^"]*)"', figure)
+    return [re.sub(r"<[^>]+>", "", t) for t in texts + labels]
+
+
+def test_a_khmer_map_says_every_word_in_khmer_with_khmer_province_names(
+    client: TestClient, console: Console
+) -> None:
+    for alert in console.alertmanager.raw:  # as the rules have them (test_i18n checks it)
+        alert["annotations"]["summary_km"] = "ខេត្តត្រូវបានកាត់ផ្ដាច់"
+    sign_in(client, "alice")
+    page = client.get("/", headers={"accept-language": "km"}).text
+    words = _map_words(page)
+    assert len(words) > 60
+    english = [w for w in words if re.search(r"[A-Za-z]{2,}", LATIN_ON_KHMER_MAP.sub("", w))]
+    assert english == []
+    battambang = _tile(page, "KH-2")
+    assert ">ខេត្តបាត់ដំបង</text>" in battambang and "ខេត្តត្រូវបានកាត់ផ្ដាច់" in battambang
+    assert ">ធ្ងន់ធ្ងរខ្លាំង</text>" in battambang  # critical
+    assert "+3 បានទប់" in battambang  # the suppressed count, in the corner
+    ghost = re.search(r'<g class="province province-ghost".*?</g>', page, re.S)
+    assert ghost and ">ខេត្តបន្ទាយមានជ័យ</text>" in ghost.group(0)  # not in the lab's inventory
+    assert "បណ្ដាញស្នូល" in page and "NDC — មជ្ឈមណ្ឌលទិន្នន័យជាតិ" in page
+    assert not re.search("[\u17e0-\u17e9]", " ".join(words))  # Latin digits (GLOSSARY.md)
+
+
+def test_an_english_map_keeps_english_names(client: TestClient) -> None:
+    sign_in(client, "alice")
+    page = client.get("/", headers={"accept-language": "en"}).text
+    assert ">Battambang</text>" in _tile(page, "KH-2")
+    assert "NDC — National Data Centre" in page and ">Core</text>" in page
+    assert not re.search("[\u1780-\u17ff]", " ".join(_map_words(page)))
+
+
+def test_the_map_cuts_a_khmer_name_between_clusters_never_inside_one() -> None:
+    name = "ខេត្តបន្ទាយមានជ័យ"
+    assert fit(name, 40) == name
+    cut = fit(name * 3, 12)
+    assert cut.endswith("…") and (name * 3).startswith(cut[:-1])
+    following = (name * 3)[len(cut) - 1]  # the first character left out starts a cluster
+    assert not ("\u17b6" <= following <= "\u17d3") and cut[-2] != "\u17d2"
+    assert fit("Banteay Meanchey and more", 10) == "Banteay M…"  # as before for Latin
+
+
+def test_a_khmer_tile_keeps_its_alert_count_when_the_words_do_not_fit() -> None:
+    alert = parse_alerts(
+        [am_alert("d000000000000001", {"alertname": "GovnetMinistryDown", "severity": "critical"})]
+    )[0]
+    tile = Tile("KH-12", "Phnom Penh", 4, 4, 0, 0, True, alert, 12, name_km="រាជធានីភ្នំពេញ")
+    status = {lang: _province_tile(tile, 0, 0, say(lang)).lines[2] for lang in ("en", "km")}
+    assert status == {"en": "critical · 12 alerts", "km": "ធ្ងន់ធ្ងរខ្លាំង · 12"}
+    assert all(width(line) <= TILE_TEXT for line in _province_tile(tile, 0, 0, say("km")).lines)

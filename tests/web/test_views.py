@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from controller.charts import line_chart
 from controller.web.backends import Sample
 from controller.web.nav import NavItem, nav_for
 from controller.web.routes import discover
 from controller.web.sitemap import ProvinceInfo, Site
 from controller.web.users import User
 from controller.web.views.alerts import parse_alerts, visible_to
-from controller.web.views.charts import line_chart
 from controller.web.views.overview import tiles
 from tests.web.fakes import ALERTS, PROVINCE_DOWN, am_alert
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.charts import line_chart
+from controller.i18n import say
 from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
@@ -15,9 +17,8 @@ from controller.web.changes import changes_beside
 from controller.web.context import console
 from controller.web.data import Fetch
 from controller.web.nav import NavItem
-from controller.web.templating import milliseconds, render
+from controller.web.templating import language_of, render
 from controller.web.views.changes import affecting_tenant, chart_bands, view
-from controller.web.views.charts import line_chart
 
 router = APIRouter()
 NAV = [
@@ -69,14 +70,16 @@ def ministry(request: Request, code: str, user: CurrentUser) -> Response:
     )
     now = datetime.now(UTC)
     ours = [c for c in changes_beside(request, user, fetch.errors) if affecting_tenant(code)(c)]
+    speaking = say(language_of(request))
     chart = line_chart(
         N_("Round-trip time to the ministry's routers (1 h)"),
         [(s.labels.get("device", "?"), s.points) for s in rtt],
         start,
         end,
         step,
-        milliseconds,
-        annotations=chart_bands(ours, affecting_tenant(code)),
+        speaking.ms,
+        annotations=chart_bands(ours, affecting_tenant(code), speaking),
+        say=speaking,
     )
     # running, and planned ones still to come: what the ministry should know about
     upcoming = [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.i18n import say
 from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser, Staff
@@ -15,7 +16,7 @@ from controller.web.context import console
 from controller.web.data import Fetch
 from controller.web.nav import STAFF, NavItem
 from controller.web.sitemap import SiteIndex
-from controller.web.templating import render
+from controller.web.templating import language_of, render
 from controller.web.views.changes import view
 from controller.web.views.map import BACKBONE_STATES, Place, national_map
 from controller.web.views.overview import COMMUNE_STATES, PROVINCE_ROUTERS, tiles
@@ -39,7 +40,9 @@ def overview(request: Request, user: CurrentUser) -> Response:
         alerts,
         dc_sites=[dc.code for dc in datacentres],
     )
-    drawn = national_map(grid, core, datacentres, fetch.query(BACKBONE_STATES), alerts)
+    drawn = national_map(
+        grid, core, datacentres, fetch.query(BACKBONE_STATES), alerts, say(language_of(request))
+    )
     national = [a for a in alerts if a.visible and a.province in ("national", "unknown", "")]
     now = datetime.now(UTC)
     running = [
@@ -70,7 +73,7 @@ def backbone(sites: SiteIndex) -> tuple[Place, list[Place]]:
     core_site = routers[0].site if routers else ""
     core = Place(
         "core",
-        "Core",
+        N_("Core"),
         f"/sites/{core_site}" if core_site else "/links",
         tuple(d.name for d in routers),
     )
@@ -80,6 +83,7 @@ def backbone(sites: SiteIndex) -> tuple[Place, list[Place]]:
             f"{dc.code} — {dc.name}" if dc.name != dc.code else dc.code,
             f"/sites/{dc.code}",
             tuple(d.name for d in sites.devices_by_site.get(dc.code, []) if d.role.value != "nms"),
+            f"{dc.code} — {dc.name_km}" if dc.name_km else None,
         )
         for dc in sites.datacentres
     ]

@@ -15,14 +15,16 @@ from controller.report import sla
 from controller.report.prometheus import SlaSource, discover_step
 from controller.report.render import MEDIA_TYPES, Format, css, html_fragment, render
 from controller.report.service import build_report, change_records
+from controller.text import N_
 from controller.web.auth import CurrentUser
 from controller.web.context import console
 from controller.web.nav import ALL_ROLES, NavItem
+from controller.web.templating import language_of
 from controller.web.templating import render as page
 from controller.web.users import User
 
 router = APIRouter()
-NAV = [NavItem("Reports", "/reports", ALL_ROLES, order=70)]
+NAV = [NavItem(N_("Reports"), "/reports", ALL_ROLES, order=70)]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SCOPES = ("tenant", "province")
 
@@ -31,16 +33,16 @@ def _month(text: str | None) -> str:
     if text is None:
         return datetime.now(sla.ICT).strftime("%Y-%m")
     if not _MONTH.match(text):
-        raise HTTPException(400, "month: expected YYYY-MM, e.g. 2026-11")
+        raise HTTPException(400, N_("month: expected YYYY-MM, e.g. 2026-11"))
     return text
 
 
 def _allowed(user: User, scope: str, code: str) -> None:
     """404 for what the user may not see, and for what does not exist."""
     if scope not in SCOPES:
-        raise HTTPException(404, "no such report")
+        raise HTTPException(404, N_("no such report"))
     if user.role == "focal" and not (scope == "tenant" and code == user.tenant):
-        raise HTTPException(404, "no such report")
+        raise HTTPException(404, N_("no such report"))
 
 
 def _report(request: Request, user: User, scope: str, code: str, month: str) -> sla.Report:
@@ -53,7 +55,7 @@ def _report(request: Request, user: User, scope: str, code: str, month: str) -> 
         else {p.code for p in inventory.provinces}
     )
     if code not in known:
-        raise HTTPException(404, "no such report")
+        raise HTTPException(404, N_("no such report"))
     prometheus = state.backends.prometheus
     try:
         period = sla.month(month)
@@ -82,7 +84,7 @@ def reports(request: Request, user: CurrentUser, month: str | None = None) -> Re
     return page(
         request,
         "reports.html",
-        title="Reports",
+        title=N_("Reports"),
         month=chosen,
         tenants=tenants,
         provinces=provinces,
@@ -104,9 +106,9 @@ def sla_page(
     return page(
         request,
         "report_sla.html",
-        title=f"SLA {result.code} {chosen}",
+        title=N_("SLA %(code)s %(month)s", code=result.code, month=chosen),
         report=result,
-        body=html_fragment(result),
+        body=html_fragment(result, language_of(request)),
         scope=scope,
         month=chosen,
         formats=[f.value for f in Format],
@@ -125,12 +127,12 @@ def sla_download(
     try:
         chosen_format = Format(fmt)
     except ValueError:
-        raise HTTPException(404, "no such report format") from None
+        raise HTTPException(404, N_("no such report format")) from None
     chosen = _month(month)
     result = _report(request, user, scope, code, chosen)
     filename = f"sla-{result.code}-{chosen}.{chosen_format.value}"
     return Response(
-        render(result, chosen_format),
+        render(result, chosen_format, language_of(request)),
         media_type=MEDIA_TYPES[chosen_format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

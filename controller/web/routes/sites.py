@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from controller.charts import line_chart
+from controller.i18n import say
 from controller.text import N_
 from controller.web import promql
 from controller.web.auth import CurrentUser
@@ -16,9 +18,8 @@ from controller.web.changes import changes_beside
 from controller.web.context import console
 from controller.web.data import RANGES, Fetch, parse_range
 from controller.web.nav import NavItem
-from controller.web.templating import milliseconds, percent, render
+from controller.web.templating import language_of, render
 from controller.web.views.changes import chart_bands, touching_site
-from controller.web.views.charts import line_chart
 
 router = APIRouter()
 NAV: list[NavItem] = []
@@ -56,7 +57,8 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
             if s.labels.get("device") in allowed
         ]
 
-    bands = chart_bands(changes_beside(request, user, fetch.errors), touching_site(code))
+    speaking = say(language_of(request))
+    bands = chart_bands(changes_beside(request, user, fetch.errors), touching_site(code), speaking)
     charts = [
         line_chart(
             N_("Round-trip time (average per cycle)"),
@@ -64,11 +66,20 @@ def site_page(request: Request, code: str, user: CurrentUser, range: str = "1h")
             start,
             end,
             step,
-            milliseconds,
+            speaking.ms,
             annotations=bands,
+            say=speaking,
         ),
         line_chart(
-            N_("ICMP loss"), series(loss), start, end, step, percent, y_max=1.0, annotations=bands
+            N_("ICMP loss"),
+            series(loss),
+            start,
+            end,
+            step,
+            speaking.percent,
+            y_max=1.0,
+            annotations=bands,
+            say=speaking,
         ),
     ]
     alerts = [a for a in fetch.alerts(user) if a.site == code]

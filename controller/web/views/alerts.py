@@ -9,9 +9,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.text import N_
 from controller.web.users import User
 
 SEVERITIES = ("critical", "major", "warning", "info")
+# Severities as people read them (the codes stay in labels, the API and the CLI).
+SEVERITY_NAMES = {
+    "critical": N_("critical"),
+    "major": N_("major"),
+    "warning": N_("warning"),
+    "info": N_("info"),
+}
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
 MAX_DEPTH = 8
@@ -56,6 +64,14 @@ class AlertView:
     @property
     def summary(self) -> str:
         return self.annotations.get("summary") or self.name
+
+    def summary_in(self, language: str) -> str:
+        """The summary in ``language``: in Khmer the rule's ``summary_km`` when it has one."""
+        if language == "km":
+            khmer = self.annotations.get("summary_km")
+            if khmer:
+                return khmer
+        return self.summary
 
     @property
     def silenced(self) -> bool:

@@ -13,12 +13,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controller.change.records import ICT, ChangeRecord
+from controller.charts import Annotation
+from controller.i18n import Say
+from controller.text import N_
 from controller.web.users import User
-from controller.web.views.charts import Annotation
 
 GROUPS = ("running", "planned", "finished")  # the list's sections, in this order
 DEVICE_SECTIONS = ("down", "isolated", "degraded")  # impact sections that harm a device
 SHOWN_ON_CHARTS = frozenset({"planned", "running", "finished"})  # not cancelled ones
+# A change's state as people read it (the codes stay in the store, the CLI and the API).
+CHANGE_STATES = {
+    "planned": N_("planned"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "cancelled": N_("cancelled"),
+}
 
 
 def _refs(impact: dict[str, Any], section: str) -> list[dict[str, str]]:
@@ -178,15 +187,22 @@ def grouped(views: Sequence[ChangeView]) -> list[tuple[str, list[ChangeView]]]:
 
 
 def chart_bands(
-    records: Iterable[ChangeRecord], touches: Callable[[ChangeRecord], bool]
+    records: Iterable[ChangeRecord], touches: Callable[[ChangeRecord], bool], say: Say
 ) -> list[Annotation]:
-    """Chart bands for the changes that ``touches`` (not cancelled ones): their windows."""
+    """Chart bands for the changes that ``touches`` (not cancelled ones): their windows,
+    named in the language of ``say``."""
     return [
         Annotation(
             start=r.window.start.timestamp(),
             end=r.window.end.timestamp(),
             label=f"#{r.id} {r.title}",
-            title=f"change {r.id} ({r.state}): {r.title} — {window_text(r)}",
+            title=say._(
+                "change %(id)s (%(state)s): %(title)s — %(window)s",
+                id=r.id,
+                state=say(CHANGE_STATES.get(r.state, r.state)),
+                title=r.title,
+                window=window_text(r),
+            ),
             href=f"/changes/{r.id}",
         )
         for r in records

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from controller.text import N_, Text
 from controller.web.backends import Sample
 from controller.web.sitemap import ProvinceInfo
 from controller.web.views.alerts import AlertView, worst
@@ -49,10 +50,28 @@ class Tile:
         return max(0, self.communes - self.up - self.down - self.unreachable)
 
     @property
+    def not_answering(self) -> int:
+        return self.down + self.unreachable
+
+    @property
+    def trouble(self) -> tuple[Text, ...]:
+        """What is wrong that no shown alert says (not fired yet, or acknowledged): the
+        province's router down, sites not answering. With no shown alert, it makes the
+        province major — on its card and its map tile alike."""
+        found = []
+        if self.router_up is False:
+            found.append(N_("router down"))
+        if self.not_answering:
+            found.append(N_("%(count)d not answering", count=self.not_answering))
+        return tuple(found)
+
+    @property
     def colour(self) -> str:
+        """The province's colour, the one status its card and its map tile show: its
+        worst shown alert's severity, else major for trouble, else no data or ok."""
         if self.alert is not None:
             return self.alert.severity
-        if self.down or self.unreachable or self.router_up is False:
+        if self.trouble:
             return "major"
         if self.up == 0 and self.router_up is None:
             return "nodata"

@@ -1,5 +1,9 @@
 """One polling cycle: SNMP for the shard's targets and ICMP for them and their
-upstream parents, concurrently; then reachability. Per-target failures are data."""
+upstream parents, concurrently; then reachability. Per-target failures are data.
+
+Reachability is known as soon as the pings are back, which for a device that went down is
+well before its SNMP poll gives up (its deadline: tries × timeout): ``reached`` is told
+then, so a site's down edge is published as early as its up edge."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 
 from probes import reachability, sharding
 from probes.icmp import Pinger
-from probes.model import Cycle, IcmpResult, SnmpResult, Target
+from probes.model import Cycle, IcmpResult, Reachability, SnmpResult, Target
 from probes.sharding import Shard
 from probes.snmp import SnmpPoller
 from probes.targets import ancestors
@@ -19,6 +23,8 @@ from probes.targets import ancestors
 Progress = Callable[[int, int], None]  # (done, total)
 # Targets reached across the public internet: pinged with a longer per-echo timeout.
 ACROSS_INTERNET = frozenset({"mission-router", "tunnel"})
+# (ICMP results, reachability, upstream down) of the shard's own targets, before SNMP ends
+Reached = Callable[[dict[str, IcmpResult], dict[str, Reachability], dict[str, bool]], None]
 
 
 @dataclass(frozen=True)
@@ -67,15 +73,25 @@ async def run_cycle(
     snmp: SnmpPoller | None,
     pinger: Pinger | None,
     progress: Progress | None = None,
+    reached: Reached | None = None,
 ) -> Cycle:
     started, wall0, cpu0 = time.time(), time.perf_counter(), cpu_seconds()
     total = len(plan.targets) + (1 if pinger is not None else 0)
     done = [0]
+    own = {t.name for t in plan.targets}
+    tunnel_names = {t.name for t in plan.tunnels}  # pinged, but no site of their own
 
     def tick() -> None:
         done[0] += 1
         if progress is not None:
             progress(done[0], total)
+
+    def judged(answered: dict[str, bool]) -> tuple[dict[str, Reachability], dict[str, bool]]:
+        states, upstream_down = reachability.classify(plan.pinged, answered)
+        return (
+            {k: v for k, v in states.items() if k in own},
+            {k: v for k, v in upstream_down.items() if k in own},
+        )
 
     async def icmp() -> dict[str, IcmpResult]:
         if pinger is None:
@@ -91,18 +107,21 @@ async def run_cycle(
         else:
             results = await pinger.ping(near)
         tick()
+        if reached is not None:
+            reached(
+                {k: v for k, v in results.items() if k in own},
+                *judged({n: r.ok for n, r in results.items() if n not in tunnel_names}),
+            )
         return results
 
     async def snmp_all() -> dict[str, SnmpResult]:
         return {} if snmp is None else await snmp.poll(plan.targets, tick)
 
     icmp_results, snmp_results = await asyncio.gather(icmp(), snmp_all())
-    tunnel_names = {t.name for t in plan.tunnels}
     answered = {name: r.ok for name, r in icmp_results.items() if name not in tunnel_names}
     if pinger is None:  # no ICMP: SNMP answers decide reachability
         answered = {name: r.ok for name, r in snmp_results.items()}
-    states, upstream_down = reachability.classify(plan.pinged, answered)
-    own = {t.name for t in plan.targets}
+    states, upstream_down = judged(answered)
     return Cycle(
         started=started,
         seconds=time.perf_counter() - wall0,
@@ -110,8 +129,8 @@ async def run_cycle(
         targets=plan.targets,
         snmp=snmp_results,
         icmp={k: v for k, v in icmp_results.items() if k in own},
-        reachability={k: v for k, v in states.items() if k in own},
-        upstream_down={k: v for k, v in upstream_down.items() if k in own},
+        reachability=states,
+        upstream_down=upstream_down,
         shard=plan.shard.index,
         shards=plan.shard.count,
         tunnels=plan.tunnels,

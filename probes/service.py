@@ -14,14 +14,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from probes import netns
 from probes.credentials import SnmpCredentials
 from probes.cycle import Plan, Progress, run_cycle
 from probes.icmp import IcmpSettings, Pinger
-from probes.model import Cycle
+from probes.model import Cycle, IcmpResult, Reachability
 from probes.snmp import SnmpPoller, SnmpSettings
 from probes.syslog import LoginStore, SyslogReceiver
 from probes.traps import TrapReceiver, TrapStore, polled_interfaces
@@ -65,6 +65,21 @@ class ProbeState:
         with self.lock:
             self.cycle = cycle
             self.cycles += 1
+
+    def publish_reachability(
+        self,
+        icmp: dict[str, IcmpResult],
+        states: dict[str, Reachability],
+        upstream_down: dict[str, bool],
+    ) -> None:
+        """This cycle's pings, before its SNMP polls end: /metrics shows the new
+        reachability at once and the previous cycle's SNMP values until this one's are in
+        (nothing before a first complete cycle)."""
+        with self.lock:
+            if self.cycle is not None:
+                self.cycle = replace(
+                    self.cycle, icmp=icmp, reachability=states, upstream_down=upstream_down
+                )
 
     def overran(self, missed_deadline: bool = False) -> None:
         with self.lock:
@@ -186,7 +201,14 @@ class ProbeService:
             began = time.monotonic()
             try:
                 cycle = await asyncio.wait_for(
-                    run_cycle(self.state.plan, snmp, pinger, self.progress), config.deadline
+                    run_cycle(
+                        self.state.plan,
+                        snmp,
+                        pinger,
+                        self.progress,
+                        self.state.publish_reachability,
+                    ),
+                    config.deadline,
                 )
             except TimeoutError:
                 log.warning("cycle missed its %.0f s deadline", config.deadline)

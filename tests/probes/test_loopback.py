@@ -19,9 +19,9 @@ from controller.inventory import load_inventory
 from probes import ber
 from probes.agents import AgentPool
 from probes.credentials import resolve_all
-from probes.cycle import make_plan
+from probes.cycle import make_plan, run_cycle
 from probes.icmp import IcmpSettings, Pinger
-from probes.model import Reachability, SnmpResult, Target
+from probes.model import Cycle, Reachability, SnmpResult, Target
 from probes.service import ProbeState, ServiceConfig, run_once
 from probes.sharding import Shard, owner
 from probes.snmp import SnmpPoller, SnmpSettings
@@ -178,6 +178,53 @@ def test_one_cycle_end_to_end(agents: AgentPool, tmp_path: Path) -> None:
     assert cycle.reachability["pr-1"] is Reachability.UP  # loopback always answers ICMP
     assert cycle.snmp["cpe-120201"].ok is False
     assert cycle.seconds < 8  # the dead agent's 2 tries of 1 s bound the cycle
+
+
+def test_reachability_is_published_when_the_pings_are_back_before_snmp_gives_up(
+    agents: AgentPool, tmp_path: Path
+) -> None:
+    """A device that went down is known as soon as its pings fail; the cycle still waits
+    for its SNMP poll to give up (2 tries of 2 s here). The pings' verdict reaches /metrics
+    first — what /metrics shows keeps the previous cycle's SNMP values meanwhile — so a
+    site's down edge is not published later than its up edge (the SLA report's outage
+    durations depend on it)."""
+    require_binaries("fping")
+    plan = make_plan(build_targets(load_inventory(write_inventory(tmp_path, {**CPES, **DEAD}))))
+    state = ProbeState(plan, TrapStore())
+    settings = SnmpSettings(timeout=2.0, retries=1)
+    first = run_once(
+        state, resolve_all(plan.targets, ENV), ServiceConfig(snmp=settings, icmp=IcmpSettings())
+    )  # the previous cycle, published
+    seen: list[tuple[float, dict[str, Reachability], Cycle | None]] = []
+
+    def reached(icmp: object, states: dict[str, Reachability], upstream: object) -> None:
+        state.publish_reachability(icmp, states, upstream)  # type: ignore[arg-type]
+        seen.append((time.perf_counter(), states, state.snapshot()[0]))
+
+    async def one() -> Cycle:
+        snmp = SnmpPoller(resolve_all(plan.targets, ENV), settings)
+        await snmp.open()
+        try:
+            return await run_cycle(plan, snmp, Pinger(IcmpSettings()), reached=reached)
+        finally:
+            snmp.close()
+
+    began = time.perf_counter()
+    second = asyncio.run(one())
+    ended = time.perf_counter()
+    ((at, states, shown),) = seen
+    assert set(states) == {t.name for t in plan.targets} and states == second.reachability
+    assert ended - at >= settings.timeout  # published while the dead agent's poll went on
+    assert shown is not None and shown.reachability == states
+    assert shown.snmp == first.snmp and shown.started == first.started  # SNMP: still the last
+    assert at > began and state.snapshot()[1:] == (0, 1)  # no cycle counted for the pings
+
+
+def test_reachability_before_any_complete_cycle_is_not_published(tmp_path: Path) -> None:
+    plan = make_plan(build_targets(load_inventory(write_inventory(tmp_path, CPES))))
+    state = ProbeState(plan, TrapStore())
+    state.publish_reachability({}, {t.name: Reachability.UP for t in plan.targets}, {})
+    assert state.snapshot() == (None, 0, 0)
 
 
 def test_cli_run_once_json(agents: AgentPool, tmp_path: Path) -> None:

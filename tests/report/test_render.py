@@ -189,3 +189,60 @@ def test_a_khmer_pdf_has_khmer_headings_in_a_khmer_font(tmp_path: Path) -> None:
     png = first_page_png(pdf, tmp_path / "sla-km-page1.png")
     assert_not_blank(Image.open(png))
     keep(png, "sla-km-pdf-page1.png")
+
+
+def overflowing(pdf: bytes) -> list[str]:
+    """The characters of any page drawn past its right margin (12 mm: the report's @page)."""
+    document = pdfium.PdfDocument(pdf)
+    out: list[str] = []
+    try:
+        for number in range(len(document)):
+            page = document[number]
+            limit = page.get_width() - 12 / 25.4 * 72 + 1  # one point for rounding
+            text = page.get_textpage()
+            for index in range(raw.FPDFText_CountChars(text.raw)):
+                left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+                raw.FPDFText_GetCharBox(
+                    text.raw, index, *(ctypes.byref(v) for v in (left, right, bottom, top))
+                )
+                if right.value > limit:
+                    out.append(chr(raw.FPDFText_GetUnicode(text.raw, index)))
+    finally:
+        document.close()
+    return out
+
+
+def wide_report() -> sla.Report:
+    """Every duration column of the site table in hours and minutes: downtime, upstream
+    (core-1 down under it), maintenance, and minutes with no data."""
+    window = Maintenance(7, "optic", T0 + 1000 * 60, T0 + 1065 * 60, frozenset({"mr-mef"}))
+    samples = {
+        "mr-mef": DeviceSamples(
+            covered=((T0, NOVEMBER.end - 7 * 60),),
+            down=slots((10, 80), (2000, 2020)),
+            upstream=slots((10, 30)),
+        ),
+        "core-1": DeviceSamples(covered=WHOLE, down=slots((10, 30))),
+    }
+    return sla.report(
+        scope="tenant",
+        code="MEF",
+        name=KHMER,
+        period=NOVEMBER,
+        step=60,
+        subjects=[SUBJECTS["mr-mef"]],
+        context=SUBJECTS,
+        slos=SLO,
+        samples=samples,
+        maintenance=(window,),
+        links=[sla.LinkSubject("core-1:eth6--mr-mef:eth1", "ministry-core", "mr-mef")],
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "km"])
+def test_no_text_of_the_pdf_runs_past_the_page_margin(lang: str, tmp_path: Path) -> None:
+    """Khmer headers and durations are wider than English ones: every table still fits
+    the A4 page, nothing cut at its right edge."""
+    pdf = render.to_pdf(wide_report(), lang)
+    keep(first_page_png(pdf, tmp_path / f"sla-wide-{lang}.png"), f"sla-wide-{lang}.png")
+    assert overflowing(pdf) == []

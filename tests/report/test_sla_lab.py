@@ -47,6 +47,7 @@ class Loop:
     lab: object
     state: Path
     prometheus_url: str
+    ready: float  # when every target was first up in Prometheus: the lab had converged
 
 
 def _query(url: str, promql: str) -> list[dict[str, object]]:
@@ -105,7 +106,7 @@ def loop(lab_network: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
             return bool(found) and int(float(found[0]["value"][1])) >= TARGETS  # type: ignore[index]
 
         wait_until(all_up, 120, f"{TARGETS} probe targets up in Prometheus", every=1)
-        yield Loop(lab_network, state, url)
+        yield Loop(lab_network, state, url, time.time())
     finally:
         from simulations.faults import Faults
 
@@ -114,6 +115,10 @@ def loop(lab_network: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if probes is not None:
             probes.stop()
         assert own_pids_alive(pids) == [], "a process of the SLA lab test outlived it"
+
+
+def _at(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def _iso(moment: float) -> str:
@@ -200,12 +205,24 @@ def test_a_three_minute_ministry_link_outage_and_a_maintenance_window(loop: Loop
     print("\nSLA lab:", json.dumps({"true_down": true_down, "site": data["sites"][0]}, indent=1))
     assert data["step_seconds"] == INTERVAL
     site = next(s for s in data["sites"] if s["device"] == "mr-mef")
-    (outage,) = site["outages"]  # the maintenance outage is not one
+    # a freshly started lab converges while the probes start: outages that ended before
+    # every target was up belong to that, not to the test
+    converging = [o for o in site["outages"] if _at(o["end"]) <= loop.ready]
+    (outage,) = [o for o in site["outages"] if o not in converging]  # maintenance: not one
+    before_ready = sum(o["duration_seconds"] for o in converging)
     assert outage["cause"] == "own" and outage["attributed_to"] == "mr-mef"
-    assert abs(outage["duration_seconds"] - true_down) <= INTERVAL, (outage, true_down)
+    # Each edge is seen by the first probe cycle after it (up to one interval later), its
+    # verdict published once the pings are back and read by the next scrape; when the
+    # down edge's failed echoes end after a scrape and the up edge's answers before one,
+    # the two edges are read a further interval apart. So a sampled duration is within
+    # two intervals of the truth, whatever the machine's load (one cycle and one scrape
+    # per edge; measured off by 10.7 s when the down verdict also waited for SNMP to give
+    # up on the cut router, which it no longer does).
+    assert abs(outage["duration_seconds"] - true_down) <= 2 * INTERVAL, (outage, true_down)
     assert 180 <= true_down < 180 + 15  # the fault itself, plus OSPF converging again
     (link,) = data["links"]
-    assert link["link"] == LINK and link["down_seconds"] == outage["duration_seconds"]
+    assert link["link"] == LINK
+    assert link["down_seconds"] == outage["duration_seconds"] + before_ready
 
     # the maintenance window: excluded whole, its outage counted there and only there
     (used,) = site["maintenance"]
@@ -217,6 +234,7 @@ def test_a_three_minute_ministry_link_outage_and_a_maintenance_window(loop: Loop
     # (samples counted just before and just after the report ran)
     measured = site["measured_seconds"]
     assert before * INTERVAL - 75 - INTERVAL <= measured <= after * INTERVAL - 75 + INTERVAL
-    expected = 1 - true_down / site["measured_seconds"]
-    assert abs(site["availability"] - expected) <= INTERVAL / site["measured_seconds"]
+    expected = 1 - (true_down + before_ready) / site["measured_seconds"]
+    # the outage's duration within two intervals (above), so its availability too
+    assert abs(site["availability"] - expected) <= 2 * INTERVAL / site["measured_seconds"]
     assert site["availability_met"] is False

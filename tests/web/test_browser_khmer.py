@@ -189,6 +189,16 @@ def test_the_khmer_overview_renders_khmer_glyphs(
 ) -> None:
     text = check_no_tofu(browsers, "km-overview", live.url + "/", "alice")
     assert "ទិដ្ឋភាពទូទៅថ្នាក់ជាតិ" in text and "ខេត្តបាត់ដំបង" in text
+    # every menu item on one line: Khmer words are wide, a menu item broken in two is
+    # hard to read (a full menu wraps as whole items instead)
+    page = browsers.khmer.pages[0]  # the Khmer overview check_no_tofu left there
+    lines = page.locator("header nav a").evaluate_all(
+        """links => links.map(a => {
+            const range = document.createRange(); range.selectNodeContents(a);
+            return [a.textContent.trim(), range.getClientRects().length];
+        })"""
+    )
+    assert lines and all(count == 1 for _, count in lines), lines
     _keep(browsers.shots)
 
 

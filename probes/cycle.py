@@ -23,8 +23,20 @@ from probes.targets import ancestors
 Progress = Callable[[int, int], None]  # (done, total)
 # Targets reached across the public internet: pinged with a longer per-echo timeout.
 ACROSS_INTERNET = frozenset({"mission-router", "tunnel"})
-# (ICMP results, reachability, upstream down) of the shard's own targets, before SNMP ends
-Reached = Callable[[dict[str, IcmpResult], dict[str, Reachability], dict[str, bool]], None]
+
+
+@dataclass(frozen=True)
+class Pings:
+    """A cycle's pings, known before its SNMP polls end: the shard's own targets (their
+    reachability and upstream verdicts) and the missions' tunnels it pings."""
+
+    icmp: dict[str, IcmpResult]
+    reachability: dict[str, Reachability]
+    upstream_down: dict[str, bool]
+    tunnel_icmp: dict[str, IcmpResult]
+
+
+Reached = Callable[[Pings], None]
 
 
 @dataclass(frozen=True)
@@ -108,9 +120,16 @@ async def run_cycle(
             results = await pinger.ping(near)
         tick()
         if reached is not None:
+            states, upstream_down = judged(
+                {n: r.ok for n, r in results.items() if n not in tunnel_names}
+            )
             reached(
-                {k: v for k, v in results.items() if k in own},
-                *judged({n: r.ok for n, r in results.items() if n not in tunnel_names}),
+                Pings(
+                    {k: v for k, v in results.items() if k in own},
+                    states,
+                    upstream_down,
+                    {k: v for k, v in results.items() if k in tunnel_names},
+                )
             )
         return results
 

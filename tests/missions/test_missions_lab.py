@@ -166,7 +166,14 @@ def test_both_tunnels_of_every_mission_are_up_and_carry_ospf(missions: MissionsL
         "an RTT for Paris",
     )
     assert 0.15 <= rtt <= 0.3, rtt
-    # the console's Missions page lists both, every tunnel up
+    # the console's Missions page lists both, every tunnel up: it reads the recording rule
+    # govnet:tunnel_up, which Prometheus evaluates up to one evaluation interval after the
+    # probes' samples it is made of arrive
+    wait(
+        lambda: value(missions, "count(govnet:tunnel_up == 1)") == 4.0,
+        30,
+        "govnet:tunnel_up recorded for the 4 tunnels",
+    )
     page = missions.console.client.get(missions.console.url + "/missions")
     assert page.status_code == 200
     assert page.text.count('<span class="state up">up</span>') >= 2 + 4, page.text[-2000:]

@@ -41,7 +41,7 @@ from controller.web.users import UserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGY = ROOT / "topologies/lab.clab.yml"
-TARGETS = 21
+TARGETS = 23
 
 
 def converge(lab: object) -> None:

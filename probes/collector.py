@@ -38,6 +38,7 @@ class ProbeCollector(Collector):
         yield from icmp_metrics(cycle)
         yield from snmp_metrics(cycle)
         yield from reachability_metrics(cycle)
+        yield from tunnel_metrics(cycle)
 
     def _self_metrics(self, cycle: Cycle | None, overruns: int, cycles: int) -> Iterator[Metric]:
         plan = self.state.plan
@@ -269,3 +270,34 @@ def reachability_metrics(cycle: Cycle) -> Iterator[Metric]:
         for option in Reachability:
             state.add_metric([*labels, option.value], 1.0 if option is current else 0.0)
     yield from (site_up, upstream, state)
+
+
+TUNNEL_LABELS = ["tunnel", "mission", "datacentre"]
+
+
+def tunnel_metrics(cycle: Cycle) -> Iterator[Metric]:
+    """RTT and loss across each mission tunnel (the mission's overlay address on it)."""
+    rtt = GaugeMetricFamily(
+        "govnet_tunnel_rtt_seconds",
+        "ICMP round-trip time from the NMS across a mission's IPsec tunnel.",
+        labels=[*TUNNEL_LABELS, "stat"],
+    )
+    loss = GaugeMetricFamily(
+        "govnet_tunnel_loss_ratio",
+        "Share of ICMP echoes lost across a mission's IPsec tunnel (0 to 1).",
+        labels=TUNNEL_LABELS,
+    )
+    for target in cycle.tunnels:
+        result = cycle.tunnel_icmp.get(target.name)
+        if result is None:
+            continue
+        labels = [target.name, target.site, target.province]
+        loss.add_metric(labels, result.loss_ratio)
+        for stat, value in (
+            ("min", result.rtt_min),
+            ("avg", result.rtt_avg),
+            ("max", result.rtt_max),
+        ):
+            if value is not None:
+                rtt.add_metric([*labels, stat], value)
+    yield from (rtt, loss)

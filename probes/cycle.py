@@ -21,8 +21,22 @@ from probes.snmp import SnmpPoller
 from probes.targets import ancestors
 
 Progress = Callable[[int, int], None]  # (done, total)
-# (ICMP results, reachability, upstream down) of the shard's own targets, before SNMP ends
-Reached = Callable[[dict[str, IcmpResult], dict[str, Reachability], dict[str, bool]], None]
+# Targets reached across the public internet: pinged with a longer per-echo timeout.
+ACROSS_INTERNET = frozenset({"mission-router", "tunnel"})
+
+
+@dataclass(frozen=True)
+class Pings:
+    """A cycle's pings, known before its SNMP polls end: the shard's own targets (their
+    reachability and upstream verdicts) and the missions' tunnels it pings."""
+
+    icmp: dict[str, IcmpResult]
+    reachability: dict[str, Reachability]
+    upstream_down: dict[str, bool]
+    tunnel_icmp: dict[str, IcmpResult]
+
+
+Reached = Callable[[Pings], None]
 
 
 @dataclass(frozen=True)
@@ -33,18 +47,31 @@ class Plan:
     targets: tuple[Target, ...]
     upstream: tuple[Target, ...]
     shard: Shard
+    tunnels: tuple[Target, ...] = ()  # pinged by one poller: shard 1, or their collector
 
     @property
     def pinged(self) -> tuple[Target, ...]:
         return self.targets + self.upstream
 
 
-def make_plan(all_targets: Sequence[Target], shard: Shard = sharding.ALL) -> Plan:
-    own = sharding.select(all_targets, [t.name for t in all_targets], shard)
+def make_plan(
+    all_targets: Sequence[Target],
+    shard: Shard = sharding.ALL,
+    tunnels: Sequence[Target] = (),
+    keep: Callable[[Target], bool] | None = None,
+) -> Plan:
+    """The shard's targets (or, with ``keep``, the targets it accepts) and their upstream;
+    of the missions' ``tunnels``, shard 1 pings every one (with ``keep``: those it accepts)."""
+    if keep is not None:
+        own = [t for t in all_targets if keep(t)]
+        own_tunnels = tuple(t for t in tunnels if keep(t))
+    else:
+        own = sharding.select(all_targets, [t.name for t in all_targets], shard)
+        own_tunnels = tuple(tunnels) if shard.index == 1 else ()
     names = {t.name for t in own}
     by_name = {t.name: t for t in all_targets}
     upstream = [by_name[n] for n in sorted(ancestors(own, by_name) - names)]
-    return Plan(tuple(own), tuple(upstream), shard)
+    return Plan(tuple(own), tuple(upstream), shard, own_tunnels)
 
 
 def cpu_seconds() -> float:
@@ -64,6 +91,7 @@ async def run_cycle(
     total = len(plan.targets) + (1 if pinger is not None else 0)
     done = [0]
     own = {t.name for t in plan.targets}
+    tunnel_names = {t.name for t in plan.tunnels}  # pinged, but no site of their own
 
     def tick() -> None:
         done[0] += 1
@@ -80,12 +108,28 @@ async def run_cycle(
     async def icmp() -> dict[str, IcmpResult]:
         if pinger is None:
             return {}
-        results = await pinger.ping(plan.pinged)
+        everything = plan.pinged + plan.tunnels
+        far = [t for t in everything if t.role in ACROSS_INTERNET]
+        near = [t for t in everything if t.role not in ACROSS_INTERNET]
+        if far:
+            first, second = await asyncio.gather(
+                pinger.ping(near), pinger.across_internet().ping(far)
+            )
+            results = {**first, **second}
+        else:
+            results = await pinger.ping(near)
         tick()
         if reached is not None:
+            states, upstream_down = judged(
+                {n: r.ok for n, r in results.items() if n not in tunnel_names}
+            )
             reached(
-                {k: v for k, v in results.items() if k in own},
-                *judged({name: r.ok for name, r in results.items()}),
+                Pings(
+                    {k: v for k, v in results.items() if k in own},
+                    states,
+                    upstream_down,
+                    {k: v for k, v in results.items() if k in tunnel_names},
+                )
             )
         return results
 
@@ -93,7 +137,7 @@ async def run_cycle(
         return {} if snmp is None else await snmp.poll(plan.targets, tick)
 
     icmp_results, snmp_results = await asyncio.gather(icmp(), snmp_all())
-    answered = {name: r.ok for name, r in icmp_results.items()}
+    answered = {name: r.ok for name, r in icmp_results.items() if name not in tunnel_names}
     if pinger is None:  # no ICMP: SNMP answers decide reachability
         answered = {name: r.ok for name, r in snmp_results.items()}
     states, upstream_down = judged(answered)
@@ -108,4 +152,6 @@ async def run_cycle(
         upstream_down=upstream_down,
         shard=plan.shard.index,
         shards=plan.shard.count,
+        tunnels=plan.tunnels,
+        tunnel_icmp={t.name: icmp_results[t.name] for t in plan.tunnels if t.name in icmp_results},
     )

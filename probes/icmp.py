@@ -14,6 +14,7 @@ line counts as all lost.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import re
 import shutil
@@ -122,11 +123,20 @@ def _chunks(items: Sequence[str], parts: int) -> list[list[str]]:
     return [list(items[i::parts]) for i in range(parts)]
 
 
+INTERNET_TIMEOUT_MS = 2000  # missions abroad: round trips of several hundred ms are normal
+
+
 class Pinger:
     def __init__(self, settings: IcmpSettings) -> None:
         if shutil.which(FPING) is None:
             raise IcmpError("fping is not installed (Debian package fping)")
         self.settings = settings
+
+    def across_internet(self) -> Pinger:
+        """The same settings with a per-echo timeout for paths across the public internet
+        (a 500 ms round trip to a mission is slow, not lost)."""
+        timeout = max(self.settings.timeout_ms, INTERNET_TIMEOUT_MS)
+        return Pinger(dataclasses.replace(self.settings, timeout_ms=timeout))
 
     async def _run(self, addresses: list[str]) -> tuple[dict[str, tuple[float | None, ...]], str]:
         argv = fping_argv(self.settings, addresses)

@@ -155,6 +155,8 @@ class Cycle:
     upstream_down: dict[str, bool]
     shard: int = 0
     shards: int = 1
+    tunnels: tuple[Target, ...] = ()  # missions' IPsec tunnels, pinged across the tunnel
+    tunnel_icmp: dict[str, IcmpResult] = field(default_factory=dict)
 
     @property
     def polled(self) -> int:

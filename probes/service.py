@@ -21,9 +21,9 @@ from pathlib import Path
 from controller.io import atomic_write_text
 from probes import netns
 from probes.credentials import SnmpCredentials
-from probes.cycle import Plan, Progress, run_cycle
+from probes.cycle import Pings, Plan, Progress, run_cycle
 from probes.icmp import IcmpSettings, Pinger
-from probes.model import Cycle, IcmpResult, Reachability
+from probes.model import Cycle
 from probes.snmp import SnmpPoller, SnmpSettings
 from probes.syslog import LoginStore, SyslogReceiver
 from probes.traps import TrapReceiver, TrapStore, polled_interfaces
@@ -68,19 +68,18 @@ class ProbeState:
             self.cycle = cycle
             self.cycles += 1
 
-    def publish_reachability(
-        self,
-        icmp: dict[str, IcmpResult],
-        states: dict[str, Reachability],
-        upstream_down: dict[str, bool],
-    ) -> None:
+    def publish_reachability(self, pings: Pings) -> None:
         """This cycle's pings, before its SNMP polls end: /metrics shows the new
-        reachability at once and the previous cycle's SNMP values until this one's are in
-        (nothing before a first complete cycle)."""
+        reachability (and the missions' tunnels) at once and the previous cycle's SNMP
+        values until this one's are in (nothing before a first complete cycle)."""
         with self.lock:
             if self.cycle is not None:
                 self.cycle = replace(
-                    self.cycle, icmp=icmp, reachability=states, upstream_down=upstream_down
+                    self.cycle,
+                    icmp=pings.icmp,
+                    reachability=pings.reachability,
+                    upstream_down=pings.upstream_down,
+                    tunnel_icmp=pings.tunnel_icmp,
                 )
 
     def overran(self, missed_deadline: bool = False) -> None:

@@ -46,14 +46,15 @@ def parse_shard(text: str) -> Shard:
     return Shard(index, count)
 
 
-def _weight(shard: int, name: str) -> int:
+def weight(shard: int | str, name: str) -> int:
+    """The rendezvous weight of ``name`` for a shard (a number, or a collector's name)."""
     digest = blake2b(f"{shard}\x00{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
 def owner(name: str, count: int) -> int:
     """The 1-based shard that owns ``name`` among ``count`` shards."""
-    return max(range(1, count + 1), key=lambda shard: _weight(shard, name))
+    return max(range(1, count + 1), key=lambda shard: weight(shard, name))
 
 
 def select(items: Iterable[T], names: Sequence[str] | None, shard: Shard) -> list[T]:

@@ -33,6 +33,13 @@ def adjacency(inv: Inventory) -> dict[str, set[str]]:
         if a != b:
             graph[a].add(b)
             graph[b].add(a)
+    # a mission hangs off the data centre gateways its IPsec tunnels end on
+    gateways = {dc.code: dc.internet.device for dc in inv.datacentres if dc.internet}
+    for mission in inv.missions:
+        for tunnel in mission.tunnels:
+            if tunnel.datacentre in gateways:
+                graph[mission.router].add(gateways[tunnel.datacentre])
+                graph[gateways[tunnel.datacentre]].add(mission.router)
     return graph
 
 
@@ -120,6 +127,30 @@ def build_targets(inv: Inventory) -> list[Target]:
         if device.role not in EXCLUDED_ROLES
     ]
     return sorted(targets, key=lambda t: (t.level if t.level >= 0 else 1 << 30, t.name))
+
+
+def tunnel_targets(inv: Inventory) -> list[Target]:
+    """One ICMP target per mission tunnel: the mission's overlay address on it, which the
+    NMS reaches only through that tunnel (the data centre end holds the connected /31).
+    Named ``<mission>-<datacentre>`` in lower case, like the IKE connection; role
+    ``tunnel``, site the mission, province the data centre."""
+    out: list[Target] = []
+    for mission in inv.missions:
+        for tunnel in mission.tunnels:
+            out.append(
+                Target(
+                    name=f"{mission.code}-{tunnel.datacentre}".lower(),
+                    role="tunnel",
+                    site=mission.code,
+                    province=tunnel.datacentre,
+                    tenant="",
+                    icmp_address=str(tunnel.overlay("mission").ip),
+                    snmp_address="",
+                    snmp_profile_name=None,
+                    snmp_profile=None,
+                )
+            )
+    return out
 
 
 def ancestors(targets: Iterable[Target], by_name: dict[str, Target]) -> set[str]:

@@ -41,7 +41,7 @@ from controller.soc.drill import ConsoleClient
 ROOT = Path(__file__).resolve().parent.parent
 GOVNET = str(Path(sys.executable).parent / "govnet")
 TOPOLOGY = "topologies/lab.clab.yml"
-TARGETS = 21
+TARGETS = 23
 
 STEPS: list[tuple[str, list[str]]] = [
     ("Validate the national inventory", ["inventory", "validate", "-i", "inventory/cambodia"]),
@@ -228,7 +228,10 @@ def soc_loop() -> int:
         deadline.stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    loop = SocLoop(state, ROOT / "inventory/lab", ports, 15.0, log=say)
+    from simulations.lab import Lab
+
+    lab_dir = Lab(ROOT / "topologies/lab.clab.yml").plan.lab_dir  # the missions' charons
+    loop = SocLoop(state, ROOT / "inventory/lab", ports, 15.0, log=say, ipsec_dir=lab_dir)
     try:
         with lab_up(env) as lab:
             govnet(

@@ -17,8 +17,33 @@ import shutil
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+# Missions abroad: a representative set of Cambodia's embassies and permanent missions
+# (code = ISO 3166-1 country + UN/LOCODE city). The seed documents do not list them; this
+# is a plausible sample, not the official list.
+MISSIONS: list[tuple[str, str, str]] = [
+    ("TH-BKK", "Royal Embassy of Cambodia in Bangkok", "Bangkok"),
+    ("VN-HAN", "Royal Embassy of Cambodia in Hanoi", "Hanoi"),
+    ("LA-VTE", "Royal Embassy of Cambodia in Vientiane", "Vientiane"),
+    ("MY-KUL", "Royal Embassy of Cambodia in Kuala Lumpur", "Kuala Lumpur"),
+    ("SG-SIN", "Royal Embassy of Cambodia in Singapore", "Singapore"),
+    ("CN-BJS", "Royal Embassy of Cambodia in Beijing", "Beijing"),
+    ("JP-TYO", "Royal Embassy of Cambodia in Tokyo", "Tokyo"),
+    ("KR-SEL", "Royal Embassy of Cambodia in Seoul", "Seoul"),
+    ("IN-DEL", "Royal Embassy of Cambodia in New Delhi", "New Delhi"),
+    ("AU-CBR", "Royal Embassy of Cambodia in Canberra", "Canberra"),
+    ("FR-PAR", "Royal Embassy of Cambodia in Paris", "Paris"),
+    ("GB-LON", "Royal Embassy of Cambodia in London", "London"),
+    ("DE-BER", "Royal Embassy of Cambodia in Berlin", "Berlin"),
+    ("BE-BRU", "Royal Embassy of Cambodia in Brussels", "Brussels"),
+    ("RU-MOW", "Royal Embassy of Cambodia in Moscow", "Moscow"),
+    ("US-WAS", "Royal Embassy of Cambodia in Washington", "Washington"),
+    ("US-NYC", "Permanent Mission of Cambodia to the United Nations", "New York"),
+    ("CH-GVA", "Permanent Mission of Cambodia to the United Nations Office", "Geneva"),
+]
 
 # (number, name, Khmer name, communes/sangkats); sums to 1,652. The Khmer names are the
 # official ones (ខេត្ត… for a province, រាជធានី… for the capital).
@@ -232,10 +257,10 @@ groups:
     core_devices += device("core-1", "core", "KH-12", core_ifs)
     core_devices += device("core-2", "core", "KH-12", core_ifs)
     core_devices += device(
-        "ndc-1", "dc-gateway", "NDC", ["eth1", "eth2", "eth3", "eth4"], groups=["dc"]
+        "ndc-1", "dc-gateway", "NDC", ["eth1", "eth2", "eth3", "eth4", "eth5"], groups=["dc"]
     )
     core_devices += device(
-        "dr-1", "dc-gateway", "DR", ["eth1", "eth2", "eth3", "eth4"], groups=["dc"]
+        "dr-1", "dc-gateway", "DR", ["eth1", "eth2", "eth3", "eth4", "eth5"], groups=["dc"]
     )
     core_devices += device("ndc-fw-1", "firewall", "NDC", ["eth1", "eth2"], groups=["dc"])
     core_devices += device("dr-fw-1", "firewall", "DR", ["eth1", "eth2"], groups=["dc"])
@@ -315,7 +340,7 @@ groups:
     # data centres: NDC 2 halls x 20 racks, DR 1 hall x 12 racks; a ToR per rack
     dc_lines = ["datacentres:"]
     tor_lines: list[str] = []
-    for code, name, name_km, role, province, halls in (
+    for code, name, name_km, role, province, halls, wan in (
         (
             "NDC",
             "National Data Centre",
@@ -323,8 +348,17 @@ groups:
             "primary",
             "KH-12",
             (("hall-a", "A"), ("hall-b", "B")),
+            "{device: vpn-ndc-1, interface: eth2, address: 203.0.113.2/30, gateway: 203.0.113.1}",
         ),
-        ("DR", "Disaster Recovery Site", "ទីតាំងបម្រុង", "dr", "KH-17", (("hall-1", "D"),)),
+        (
+            "DR",
+            "Disaster Recovery Site",
+            "ទីតាំងបម្រុង",
+            "dr",
+            "KH-17",
+            (("hall-1", "D"),),
+            "{device: vpn-dr-1, interface: eth2, address: 203.0.113.6/30, gateway: 203.0.113.5}",
+        ),
     ):
         dc_lines += [
             f"  - code: {code}",
@@ -332,6 +366,8 @@ groups:
             f"    name_km: {name_km}",
             f"    role: {role}",
             f"    province: {province}",
+            "    # where the missions' IPsec tunnels end (missions.yaml)",
+            f"    internet: {wan}",
             "    rooms:",
         ]
         racks = 20 if code == "NDC" else 12
@@ -468,6 +504,8 @@ groups:
     access-p2p: {{prefix: 10.128.0.0/14, use: p2p, description: commune access links}}
     hosting-ndc: {{prefix: 10.100.0.0/16, use: hosting}}
     hosting-dr: {{prefix: 10.101.0.0/16, use: hosting}}
+    tunnels: {{prefix: 10.252.0.0/22, use: tunnel, description: missions' IPsec tunnels}}
+    missions: {{prefix: 10.120.0.0/16, use: mission, description: missions' local networks}}
   vlans:
     commune-access: {{first: 1000, last: {last_access_vlan}, description: a VLAN per commune}}
     hosting: {{first: 2000, last: 2999}}
@@ -515,7 +553,72 @@ credentials:
                 f"vlan: {2000 + counter}, prefix: {hosting_net.next()}}}"
             )
     files["hosting.yaml"] = "\n".join(hosting) + "\n"
+    files["missions.yaml"] = _missions(core_p2p, loopbacks, mgmt, device, link)
     return files
+
+
+def _missions(
+    core_p2p: Allocator,
+    loopbacks: Iterator[IPv4Address],
+    mgmt: Iterator[IPv4Address],
+    device: Any,
+    link: Any,
+) -> str:
+    """Missions abroad and the IPsec gateways they tunnel to (made last, so adding them
+    moved no other device's addresses); internet addresses are documentation prefixes."""
+    lines = [
+        "# Missions abroad: a representative set (the seed documents do not list Cambodia's",
+        "# missions; these are a plausible sample). Each reaches the NDC and the DR only across",
+        "# the public internet, through one IKEv2/IPsec tunnel to each: OSPF runs over VXLAN",
+        "# inside the SAs. The tunnels end on a strongSwan/FRR VPN gateway in each data centre.",
+        "# Internet addresses are documentation prefixes (RFC 5737); keys are references.",
+        "# Generated by scripts/gen_national_inventory.py.",
+        "groups:",
+        "  vpn:",
+        "    platform: frr",
+        "devices:",
+    ]
+    lines += device("vpn-ndc-1", "dc-gateway", "NDC", ["eth1", "eth2"], groups=["vpn"])
+    lines += device("vpn-dr-1", "dc-gateway", "DR", ["eth1", "eth2"], groups=["vpn"])
+    for code, _, _ in MISSIONS:
+        lines += device(f"ms-{code.lower()}", "mission-router", code, ["eth1"], groups=["vpn"])
+    lines += [
+        "links:",
+        link(
+            "ndc-1:eth5",
+            "vpn-ndc-1:eth1",
+            "dc-fabric",
+            "10G",
+            core_p2p.next(),
+            description="NDC IPsec gateway for the missions abroad",
+        ),
+        link(
+            "dr-1:eth5",
+            "vpn-dr-1:eth1",
+            "dc-fabric",
+            "10G",
+            core_p2p.next(),
+            description="DR IPsec gateway for the missions abroad",
+        ),
+        "missions:",
+    ]
+    tunnels = Allocator("10.252.0.0/22", 30)
+    for index, (code, name, city) in enumerate(MISSIONS):
+        wan = IPv4Network(f"198.51.100.{4 * index}/30")
+        psk = f"env:GOVNET_IPSEC_PSK_{code.replace('-', '_')}"
+        lines += [
+            f"  - code: {code}",
+            f"    name: {name}",
+            f"    country: {code[:2]}",
+            f"    city: {city}",
+            f"    prefix: 10.120.{index + 1}.0/24",
+            f"    internet: {{device: ms-{code.lower()}, interface: eth1, "
+            f"address: {wan.network_address + 2}/30, gateway: {wan.network_address + 1}}}",
+            "    tunnels:",
+            f"      - {{datacentre: NDC, prefix: {tunnels.next()}, psk: {psk}}}",
+            f"      - {{datacentre: DR, prefix: {tunnels.next()}, psk: {psk}}}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def write(target: Path, files: dict[str, str]) -> None:

@@ -99,10 +99,12 @@ def start_probes(
     netns: str = LAB_NMS,
     env: dict[str, str] | None = None,
     notifications: bool = False,
+    ipsec_dir: Path | None = None,
 ) -> Child:
     """`govnet probe serve` polling from inside the lab namespace, /metrics on loopback;
     with ``notifications``, also receiving the lab nodes' informs and sshd syslog on the
-    NMS's addresses (the ports the rendered topology sends them to)."""
+    NMS's addresses (the ports the rendered topology sends them to); with ``ipsec_dir``
+    (the lab directory) it exports the missions' IPsec tunnels too."""
     from controller.topology.render import LAB_SYSLOG_PORT, LAB_TRAP_PORT
 
     traps = f"0.0.0.0:{LAB_TRAP_PORT}" if notifications else "off"
@@ -126,6 +128,8 @@ def start_probes(
         "--traps-file",
         str(state_dir / "probes" / "traps.json"),
     ]
+    if ipsec_dir is not None:
+        argv += ["--ipsec-dir", str(ipsec_dir)]
     return start_child("probes", argv, state_dir / "logs" / "probes.log", env)
 
 

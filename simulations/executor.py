@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import shutil
+import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from simulations import accounts, services
 from simulations.accounts import LabAccount
 from simulations.errors import CommandError, LabError, NotRootError
 from simulations.netns import run, run_in_netns, write_sysctl
-from simulations.plan import MGMT_BRIDGE, LabPlan, NodePlan
+from simulations.plan import MGMT_BRIDGE, SWANCTL_CONF, LabPlan, NodePlan
 from simulations.procs import read_pidfile, wait_for_pidfile
 from simulations.state import LabState, ProcessRecord, save_state
 
@@ -72,6 +73,10 @@ REQUIRED_FRR = {
     "openssl": "openssl",  # hashes the lab logins' passwords (simulations/accounts.py)
 }
 REQUIRED_SNMP = {"/usr/sbin/snmpd": "snmpd"}
+REQUIRED_IPSEC = {
+    str(services.CHARON): "charon-systemd",
+    str(services.SWANCTL): "strongswan-swanctl",
+}
 
 
 def missing_binaries(plan: LabPlan) -> list[str]:
@@ -80,6 +85,8 @@ def missing_binaries(plan: LabPlan) -> list[str]:
         needed.update(REQUIRED_FRR)
     if any(n.snmpd for n in plan.nodes):
         needed.update(REQUIRED_SNMP)
+    if any(n.charon for n in plan.nodes):
+        needed.update(REQUIRED_IPSEC)
     return [f"{b} (package {pkg})" for b, pkg in needed.items() if shutil.which(b) is None]
 
 
@@ -241,7 +248,17 @@ def _wires_commands(plan: LabPlan) -> list[str]:
     return cmds
 
 
+# The patch panel is pure layer 2: with IPv6 on, each wire bridge sent its own MLD,
+# neighbour and router solicitations into both ends of its link (seen on the missions'
+# internet transit, where only IKE and ESP may appear).
+WIRES_SYSCTLS = {
+    "net.ipv6.conf.all.disable_ipv6": "1",
+    "net.ipv6.conf.default.disable_ipv6": "1",
+}
+
+
 def configure_network(plan: LabPlan) -> None:
+    write_sysctl(plan.wires_netns, WIRES_SYSCTLS)  # before its bridges come up
     jobs: list[tuple[str, list[str]]] = [
         (plan.mgmt_netns, _mgmt_commands(plan)),
         (plan.wires_netns, _wires_commands(plan)),
@@ -359,9 +376,48 @@ def prepare_node_files(
         paths = services.snmpd_paths(node)
         _write(paths["config"], services.snmpd_config_text(node), 0o600)
         paths["persist"].mkdir(parents=True, exist_ok=True)
+    if node.charon:
+        prepare_charon_files(node)
     if not node.frr:
         _expose_binds(node)
     return made
+
+
+def prepare_charon_files(node: NodePlan) -> None:
+    """The node's charon directory: its strongswan.conf, the bound swanctl.conf and the
+    tunnel keys from the node's environment (mode 0600, directory 0700)."""
+    paths = services.charon_paths(node)
+    paths["dir"].mkdir(parents=True, exist_ok=True)
+    paths["dir"].chmod(0o700)
+    for sub in services.SWANCTL_DIRS:
+        (paths["dir"] / sub).mkdir(exist_ok=True)
+    source = node.node.bind_source(SWANCTL_CONF)
+    if source is None:
+        raise LabError(f"node {node.name}: no swanctl.conf bound at {SWANCTL_CONF}")
+    _write(paths["strongswan"], services.strongswan_conf_text(node), 0o600)
+    _write(paths["swanctl"], source.read_text(encoding="utf-8"), 0o600)
+    for name, text in services.ipsec_psk_files(node).items():
+        _write(paths["dir"] / name, text, 0o600)
+
+
+def start_charon(node: NodePlan) -> int:
+    """charon in the node's namespace, its VICI socket answering, the connections and
+    keys loaded (the mission side then initiates). Returns charon's PID."""
+    paths = services.charon_paths(node)
+    paths["vici"].unlink(missing_ok=True)
+    run_in_netns(node.netns, services.charon_start_argv(node), env=services.charon_env(node))
+    pid = wait_for_pidfile(paths["pid"], timeout=10)
+    deadline = time.monotonic() + 10
+    while pid is not None and not paths["vici"].exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if pid is None or not paths["vici"].exists():
+        raise LabError(f"node {node.name}: charon did not start (see {paths['out']})")
+    run(
+        services.swanctl_argv(node, "--load-all", "--noprompt", "--file", str(paths["swanctl"])),
+        env=services.charon_env(node),
+        timeout=30,
+    )
+    return pid
 
 
 def _expose_binds(node: NodePlan) -> None:
@@ -398,6 +454,7 @@ def clear_pidfiles(node: NodePlan) -> None:
         paths["pid"].unlink(missing_ok=True)
     services.sshd_paths(node)["relay_pid"].unlink(missing_ok=True)
     services.snmpd_paths(node)["relay_pid"].unlink(missing_ok=True)
+    services.charon_paths(node)["pid"].unlink(missing_ok=True)
 
 
 def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
@@ -416,6 +473,8 @@ def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
         )
     for command in node.node.exec if run_exec else ():
         run_in_netns(node.netns, services.exec_argv(command), env=exec_env(node), timeout=60)
+    if node.charon:
+        records.append(ProcessRecord(node.name, "charon", start_charon(node), node.netns))
     if node.frr:
         run_dir = services.frr_run(node)
         daemons = services.frr_enabled_daemons(services.frr_daemons_text(node))
@@ -461,4 +520,6 @@ def recorded_pid(node: NodePlan, name: str) -> int | None:
         return read_pidfile(services.sshd_paths(node)["relay_pid"])
     if name == "snmpd-logrelay":
         return read_pidfile(services.snmpd_paths(node)["relay_pid"])
+    if name == "charon":
+        return read_pidfile(services.charon_paths(node)["pid"])
     return read_pidfile(services.frr_run(node) / f"{name}.pid")

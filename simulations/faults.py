@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulations import executor
+from simulations import executor, services
 from simulations.errors import LabError
 from simulations.executor import ip_batch
 from simulations.lab import Lab
@@ -399,6 +399,134 @@ class Faults:
         state.faults = [f for f in state.faults if not (f.kind == "node-stop" and f.target == node)]
         self._sync_wires(state)
 
+    # ------------------------------------------------------------------ internet paths
+
+    def _path(self, spec: str) -> tuple[str, str, str, str, str]:
+        """``A--B`` → (transit node, its port towards A, towards B, A, B): the node linked
+        to both (the lab's internet between a mission and a data centre)."""
+        a, sep, b = spec.partition("--")
+        if not sep or not a or not b:
+            raise LabError(f"path {spec!r}: write it A--B (two node names)")
+        self.plan.node(a)
+        self.plan.node(b)
+        ports: dict[str, dict[str, str]] = {}
+        for link in self.plan.links:
+            for here, there in ((link.a, link.b), (link.b, link.a)):
+                if there.node in (a, b):
+                    ports.setdefault(here.node, {})[there.node] = here.iface
+        for transit, seen in sorted(ports.items()):
+            if transit not in (a, b) and a in seen and b in seen:
+                return transit, seen[a], seen[b], a, b
+        raise LabError(f"path {spec!r}: no node is linked to both {a} and {b}")
+
+    def path_down(self, spec: str) -> FaultRecord:
+        """Drop every packet the transit between A and B forwards from one to the other
+        (both directions): the internet path between them is broken, nothing else is."""
+        transit, port_a, port_b, a, b = self._path(spec)
+        table = f"govnet_path_{port_a}_{port_b}".replace(".", "_")
+        with self.lab.locked():
+            state = self._state()
+            target = f"{a}--{b}"
+            if any(f.kind == "path-down" and f.target == target for f in state.faults):
+                return next(f for f in state.faults if f.kind == "path-down" and f.target == target)
+            rec = FaultRecord("path-down", target, {"transit": transit}, {"nft_table": table})
+            state.faults.append(rec)
+            self.lab.save(state)
+            script = (
+                f"table inet {table}\ndelete table inet {table}\n"
+                f"table inet {table} {{\n"
+                "  chain forward { type filter hook forward priority 0; policy accept;\n"
+                f'    iifname "{port_a}" oifname "{port_b}" counter drop\n'
+                f'    iifname "{port_b}" oifname "{port_a}" counter drop\n'
+                "  }\n}\n"
+            )
+            run_in_netns(self.plan.node(transit).netns, ["nft", "-f", "-"], input=script)
+            return rec
+
+    def path_up(self, spec: str) -> None:
+        """Undo ``path_down`` for the path ``A--B``."""
+        _, _, _, a, b = self._path(spec)
+        with self.lab.locked():
+            state = self._state()
+            for rec in [
+                f for f in state.faults if f.kind == "path-down" and f.target == f"{a}--{b}"
+            ]:
+                self._undo_path(rec)
+                state.faults.remove(rec)
+            self.lab.save(state)
+
+    def _undo_path(self, rec: FaultRecord) -> None:
+        netns = self.plan.node(str(rec.params["transit"])).netns
+        if netns_exists(netns):
+            run_in_netns(
+                netns, ["nft", "delete", "table", "inet", str(rec.undo["nft_table"])], check=False
+            )
+
+    # ------------------------------------------------------------------ IPsec keys
+
+    def psk_wrong(self, spec: str) -> FaultRecord:
+        """Give the tunnel end ``NODE:CONNECTION`` a wrong pre-shared key and make it
+        authenticate again (an initiator re-initiates; a responder waits for its peer):
+        IKE authentication fails at both ends until ``clear``."""
+        node_name, sep, conn = spec.partition(":")
+        node = self.plan.node(node_name)
+        if not sep or not node.charon:
+            raise LabError(f"{spec!r}: write NODE:CONNECTION for a node running IPsec")
+        paths = services.charon_paths(node)
+        key_file = paths["dir"] / f"psk-{conn}.conf"
+        if not key_file.exists():
+            raise LabError(f"{spec!r}: {node_name} has no IPsec connection {conn!r}")
+        with self.lab.locked():
+            state = self._state()
+            if any(f.kind == "psk-wrong" and f.target == spec for f in state.faults):
+                return next(f for f in state.faults if f.kind == "psk-wrong" and f.target == spec)
+            rec = FaultRecord("psk-wrong", spec, {"node": node_name, "connection": conn})
+            state.faults.append(rec)
+            self.lab.save(state)
+            saved = key_file.with_suffix(".conf.govnet-saved")
+            if not saved.exists():
+                key_file.replace(saved)
+            key_file.write_text('secret = "not-the-key-the-peer-has"\n')
+            key_file.chmod(0o600)
+            self._reload_key(node, conn, initiate=True)
+            return rec
+
+    def _reload_key(self, node: executor.NodePlan, conn: str, initiate: bool) -> None:
+        paths = services.charon_paths(node)
+        env = services.charon_env(node)
+        swanctl_file = str(paths["swanctl"])
+        run(
+            services.swanctl_argv(
+                node, "--load-creds", "--clear", "--noprompt", "--file", swanctl_file
+            ),
+            env=env,
+            check=False,
+        )
+        run(
+            services.swanctl_argv(node, "--terminate", "--ike", conn, "--force", "--timeout", "2"),
+            env=env,
+            check=False,
+            timeout=15,
+        )
+        if initiate and services.is_initiator(paths["swanctl"], conn):
+            # returns at once; charon keeps trying on its own (keyingtries = 0)
+            run(
+                services.swanctl_argv(node, "--initiate", "--child", conn, "--timeout", "1"),
+                env=env,
+                check=False,
+                timeout=15,
+            )
+
+    def _undo_psk(self, rec: FaultRecord) -> None:
+        node = self.plan.node(str(rec.params["node"]))
+        conn = str(rec.params["connection"])
+        key_file = services.charon_paths(node)["dir"] / f"psk-{conn}.conf"
+        saved = key_file.with_suffix(".conf.govnet-saved")
+        if saved.exists():
+            saved.replace(key_file)
+        if netns_exists(node.netns):
+            self._reload_key(node, conn, initiate=True)
+
     # ------------------------------------------------------------------ clear
 
     def clear(self) -> int:
@@ -414,6 +542,12 @@ class Faults:
                 elif rec.kind == "node-stop":
                     self._node_start(state, rec.target)
                 elif rec.kind == "link-down":
+                    state.faults.remove(rec)
+                elif rec.kind == "path-down":
+                    self._undo_path(rec)
+                    state.faults.remove(rec)
+                elif rec.kind == "psk-wrong":
+                    self._undo_psk(rec)
                     state.faults.remove(rec)
                 self.lab.save(state)
             self._sync_relays(state)

@@ -23,6 +23,7 @@ from simulations.topology import Endpoint, Link, Node, Topology
 PREFIX = "clab"
 MGMT_BRIDGE = "br-mgmt"
 RESERVED_NODE_NAMES = ("mgmt", "wires")
+SWANCTL_CONF = "/etc/swanctl/swanctl.conf"  # a node binding one runs strongSwan's charon
 GUARD_MIN_PREFIXLEN = 8
 _CIDR_CONTEXT = re.compile(
     r"(?:ip address|addr(?:ess)? (?:add|replace)|network|prefix)\s+"
@@ -86,6 +87,7 @@ class NodePlan:
     frr: bool
     sshd: bool
     snmpd: bool
+    charon: bool = False  # strongSwan: the node binds a swanctl.conf
 
     @property
     def frr_instance(self) -> str:
@@ -207,6 +209,7 @@ def build_plan(topology: Topology, lab_dir: Path | None = None) -> LabPlan:
                 frr=node.is_frr,
                 sshd=node.is_frr,
                 snmpd=node.is_frr or snmp_flag,
+                charon=node.bind_source(SWANCTL_CONF) is not None,
             )
         )
     links = tuple(_plan_link(lab, link) for link in topology.links)

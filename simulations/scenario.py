@@ -200,6 +200,9 @@ ACTIONS = (
     "node-start",
     "node-down",
     "node-up",
+    "path-down",
+    "path-up",
+    "psk-wrong",
     "clear",
 )
 ALIASES = {"node-down": "node-stop", "node-up": "node-start"}

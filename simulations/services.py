@@ -438,3 +438,126 @@ def exec_argv(command: str) -> list[str]:
 
 def describe(argv: list[str]) -> str:
     return shlex.join(argv)
+
+
+# --------------------------------------------------------------------------- strongSwan
+
+CHARON = Path("/usr/sbin/charon-systemd")
+SWANCTL = Path("/usr/sbin/swanctl")
+IPSEC_PSK_PREFIX = "IPSEC_PSK_"
+# swanctl's credential folders (beside swanctl.conf); empty, made so it does not complain.
+SWANCTL_DIRS = (
+    "x509",
+    "x509ca",
+    "x509aa",
+    "x509ocsp",
+    "x509ac",
+    "x509crl",
+    "pubkey",
+    "private",
+    "rsa",
+    "ecdsa",
+    "bliss",
+    "pkcs8",
+    "pkcs12",
+)
+CHARON_PLUGINS = (
+    "random nonce aes sha1 sha2 hmac gmp kdf pem pkcs1 x509 pubkey"
+    " kernel-libipsec kernel-netlink socket-default vici counters"
+)
+
+
+def charon_paths(node: NodePlan) -> dict[str, Path]:
+    """Everything of the node's charon lives in ``<lab-dir>/<node>/ipsec/``: never the
+    host's /etc/swanctl, /etc/strongswan.conf or /run/charon.*."""
+    d = node.node_dir / "ipsec"
+    return {
+        "dir": d,
+        "strongswan": d / "strongswan.conf",
+        "swanctl": d / "swanctl.conf",
+        "vici": d / "charon.vici",
+        "log": d / "charon.log",
+        "out": d / "charon.out",
+        "pid": d / "charon.pid",
+    }
+
+
+def vici_uri(node: NodePlan) -> str:
+    return f"unix://{charon_paths(node)['vici']}"
+
+
+def strongswan_conf_text(node: NodePlan) -> str:
+    """charon-systemd's settings: only the plugins it needs (IPsec in user space through
+    kernel-libipsec: this kernel has no ESP), its VICI socket and log in the lab dir, and
+    short retransmits so a dead peer is noticed in seconds, not minutes."""
+    p = charon_paths(node)
+    return f"""# written by govnet lab: charon of {node.name}
+charon-systemd {{
+  load_modular = no
+  load = {CHARON_PLUGINS}
+  install_virtual_ip = no
+  retransmit_tries = 2
+  retransmit_timeout = 1.0
+  retransmit_base = 1.4
+  plugins {{
+    vici {{
+      socket = unix://{p["vici"]}
+    }}
+  }}
+  journal {{
+    default = -1
+  }}
+  filelog {{
+    lab {{
+      path = {p["log"]}
+      time_format = %Y-%m-%dT%H:%M:%S
+      ike_name = yes
+      flush_line = yes
+      default = 1
+    }}
+  }}
+}}
+swanctl {{
+  load = pem pkcs1 x509 pubkey
+}}
+"""
+
+
+def ipsec_psk_files(node: NodePlan) -> dict[str, str]:
+    """``psk-<connection>.conf`` (included by the rendered swanctl.conf) for each tunnel
+    key in the node's environment, ``IPSEC_PSK_<CONNECTION>``."""
+    out: dict[str, str] = {}
+    for key, value in sorted(node.node.env.items()):
+        if not key.startswith(IPSEC_PSK_PREFIX) or not value:
+            continue
+        name = key.removeprefix(IPSEC_PSK_PREFIX).lower().replace("_", "-")
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        out[f"psk-{name}.conf"] = f'secret = "{escaped}"\n'
+    return out
+
+
+def charon_start_argv(node: NodePlan) -> list[str]:
+    """charon-systemd stays in the foreground: a detached shell writes its own PID (the
+    daemon's, after exec) and execs it with output to a log."""
+    p = charon_paths(node)
+    script = 'echo $$ > "$1"; exec "$2" >>"$3" 2>&1 </dev/null'
+    return ["setsid", "-f", "sh", "-c", script, "sh", str(p["pid"]), str(CHARON), str(p["out"])]
+
+
+def charon_env(node: NodePlan) -> dict[str, str]:
+    return {"STRONGSWAN_CONF": str(charon_paths(node)["strongswan"])}
+
+
+def swanctl_argv(node: NodePlan, *args: str) -> list[str]:
+    return [str(SWANCTL), *args, "--uri", vici_uri(node)]
+
+
+def is_initiator(swanctl_conf: Path, connection: str) -> bool:
+    """Whether the rendered ``swanctl.conf`` starts ``connection`` itself (the mission
+    end: ``start_action = start``)."""
+    text = swanctl_conf.read_text(encoding="utf-8")
+    at = text.find(f"  {connection} {{")
+    if at < 0:
+        return False
+    block = text[at : text.find("\n  }\n", at)]
+    return "start_action = start" in block

@@ -88,6 +88,14 @@ class Network:
         self.devices = {d.name: d for d in inv.devices}
         self.links = {link.id: link for link in inv.links}
         self.dc_codes = {dc.code for dc in inv.datacentres}
+        # A mission's IPsec tunnels join it to the data centre gateways they end on.
+        gateways = {dc.code: dc.internet.device for dc in inv.datacentres if dc.internet}
+        self.tunnels = [
+            (mission.router, gateways[t.datacentre])
+            for mission in inv.missions
+            for t in mission.tunnels
+            if t.datacentre in gateways
+        ]
         self.province_of: dict[str, str] = {p.code: p.code for p in inv.provinces}
         self.province_of.update({c.code: c.province for c in inv.communes})
         self.province_of.update({dc.code: dc.province for dc in inv.datacentres})
@@ -119,8 +127,11 @@ class Network:
         contracted.add_node(_DC)
         contracted.add_nodes_from(n for n in self.devices if n not in down and not self.is_dc(n))
         multiplicity: dict[tuple[str, str], int] = {}
-        for link_id, link in self.links.items():
-            a, b = link.a_device, link.b_device
+        edges: list[tuple[str | None, str, str]] = [
+            (link_id, link.a_device, link.b_device) for link_id, link in self.links.items()
+        ]
+        edges += [(None, a, b) for a, b in self.tunnels]
+        for link_id, a, b in edges:
             if link_id in cut or a in down or b in down or a not in graph or b not in graph:
                 continue
             graph.add_edge(a, b)

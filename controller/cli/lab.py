@@ -183,6 +183,9 @@ class FaultAction(StrEnum):
     impair = "impair"
     node_stop = "node-stop"
     node_start = "node-start"
+    path_down = "path-down"
+    path_up = "path-up"
+    psk_wrong = "psk-wrong"
     clear = "clear"
 
 
@@ -191,7 +194,12 @@ def fault(
     topology: Topology,
     action: Annotated[FaultAction, typer.Argument(help="What to do.")],
     target: Annotated[
-        str | None, typer.Argument(help="NODE:IFACE for links, NODE for nodes.")
+        str | None,
+        typer.Argument(
+            help="NODE:IFACE for links, NODE for nodes, A--B for the path between two nodes"
+            " across the transit node they share (path-down/up), NODE:CONNECTION for an"
+            " IPsec tunnel end (psk-wrong)."
+        ),
     ] = None,
     delay: Annotated[str | None, typer.Option(help="impair: one-way delay, e.g. 80ms.")] = None,
     jitter: Annotated[str | None, typer.Option(help="impair: ± jitter, e.g. 10ms.")] = None,
@@ -200,7 +208,9 @@ def fault(
     lab_dir: LabDir = None,
 ) -> None:
     """Inject a fault: link-down/link-up A:eth1, impair A:eth1 --delay --jitter --loss
-    --rate, node-stop/node-start N, clear."""
+    --rate, node-stop/node-start N, path-down/path-up A--B (drop what the transit between
+    A and B forwards, e.g. a mission's tunnel to the NDC), psk-wrong NODE:CONNECTION (a
+    wrong IPsec pre-shared key at that end), clear."""
     lab = _lab(topology, lab_dir)
     if action is FaultAction.clear:
         output.console.print(f"cleared {Faults(lab).clear()} fault(s)")

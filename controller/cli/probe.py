@@ -24,14 +24,16 @@ from probes.collector import ProbeCollector
 from probes.credentials import resolve_all
 from probes.cycle import Plan, make_plan
 from probes.icmp import IcmpError, IcmpSettings
+from probes.ipsec import IpsecCollector, lab_tunnel_ends
 from probes.model import Cycle, Target
 from probes.netns import netns_file
+from probes.regions import collector_plan
 from probes.safety import check_targets
 from probes.server import MetricsServer, parse_listen
 from probes.service import ProbeService, ProbeState, ServiceConfig, run_once
 from probes.snmp import SnmpSettings
 from probes.syslog import LoginStore
-from probes.targets import build_targets
+from probes.targets import build_targets, tunnel_targets
 from probes.traps import TrapStore
 
 app = typer.Typer(
@@ -74,10 +76,29 @@ ConcurrencyOpt = Annotated[
 CountOpt = Annotated[int, typer.Option("--icmp-count", help="ICMP echoes per target per cycle.")]
 
 
-def _plan(ctx: typer.Context, inventory: Path | None, shard_text: str) -> tuple[Plan, Inventory]:
+CollectorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--collector",
+        help="Poll what this collector of the inventory's collectors section polls"
+        " (its region, shared by rendezvous hashing); excludes --shard.",
+    ),
+]
+
+
+def _plan(
+    ctx: typer.Context, inventory: Path | None, shard_text: str, collector: str | None = None
+) -> tuple[Plan, Inventory]:
     shard = sharding.parse_shard(shard_text)
     inv = load_inventory(inventory_path(ctx, inventory))
-    return make_plan(build_targets(inv), shard), inv
+    tunnels = tunnel_targets(inv)
+    if collector is None:
+        return make_plan(build_targets(inv), shard, tunnels), inv
+    if shard != sharding.ALL:
+        raise UsageError("--collector and --shard exclude each other")
+    if inv.collectors is None:
+        raise UsageError(f"--collector {collector}: the inventory has no collectors section")
+    return collector_plan(build_targets(inv), inv.collectors, collector, tunnels), inv
 
 
 def _check_netns(netns: str | None, no_netns: bool) -> None:
@@ -100,7 +121,13 @@ def _lab_netns(lab: Path | None, inv: Inventory, netns: str | None, no_netns: bo
     name, nodes = lab_nodes(lab)
     if netns is not None:
         return netns
-    nms = sorted(d.name for d in inv.devices if d.role is Role.NMS and d.name in nodes)
+    datacentres = {dc.code for dc in inv.datacentres}
+    # the data centre's NMS first: a regional collector node is an NMS too
+    nms = [
+        d.name
+        for d in sorted(inv.devices, key=lambda d: (d.site not in datacentres, d.name))
+        if d.role is Role.NMS and d.name in nodes
+    ]
     if not nms:
         raise UsageError(f"{lab}: no node of this lab is an NMS device of the inventory")
     return f"clab-{name}-{nms[0]}"
@@ -129,11 +156,12 @@ def targets(
     ctx: typer.Context,
     inventory: InventoryOpt = None,
     shard: ShardOpt = "1/1",
+    collector: CollectorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List the probe targets (devices but the NMS) with their addresses, SNMP profile and
-    upstream parents; with --shard, only that shard's."""
-    plan, _ = _plan(ctx, inventory, shard)
+    upstream parents; with --shard or --collector, only that shard's."""
+    plan, _ = _plan(ctx, inventory, shard, collector)
     rows = [_target_dict(t) for t in plan.targets]
     if json_out:
         output.print_json({"shard": str(plan.shard), "targets": rows})
@@ -197,7 +225,7 @@ def run(
     plan, inv = _plan(ctx, inventory, shard)
     netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
-    check_targets(plan.pinged, netns, no_netns)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     state = ProbeState(plan, TrapStore(plan.targets))
@@ -338,6 +366,7 @@ def serve(
     inventory: InventoryOpt = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between cycles.")] = 15.0,
     shard: ShardOpt = "1/1",
+    collector: CollectorOpt = None,
     listen: Annotated[
         str, typer.Option("--listen", help="HOST:PORT for /metrics and /traps (root namespace).")
     ] = "127.0.0.1:9500",
@@ -366,6 +395,15 @@ def serve(
     max_cycles: Annotated[
         int | None, typer.Option("--max-cycles", help="Stop after this many cycles.")
     ] = None,
+    ipsec_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ipsec-dir",
+            help="A lab directory (clab-<lab>/): export the missions' IPsec tunnels from"
+            " each tunnel end's charon (DIR/<device>/ipsec/charon.vici and its log)."
+            " Default with --lab: that lab's directory.",
+        ),
+    ] = None,
     snmp_timeout: TimeoutOpt = 1.0,
     snmp_retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 256,
@@ -379,7 +417,7 @@ def serve(
         raise UsageError("--max-cycles must be at least 1")
     if not 1 <= traps_keep <= 1_000_000:
         raise UsageError("--traps-keep must be between 1 and 1000000")
-    plan, inv = _plan(ctx, inventory, shard)
+    plan, inv = _plan(ctx, inventory, shard, collector)
     netns = _lab_netns(lab, inv, netns, no_netns)
     _check_netns(netns, no_netns)
     address = parse_listen(listen)
@@ -388,7 +426,7 @@ def serve(
         None if syslog_listen == "off" else parse_listen(syslog_listen, "--syslog-listen")
     )
     extra = [a[0] for a in (trap_address, syslog_address) if a is not None]
-    check_targets(plan.pinged, netns, no_netns, extra)
+    check_targets(plan.pinged + plan.tunnels, netns, no_netns, extra)
     snmp, icmp = _settings(snmp_timeout, snmp_retries, concurrency, icmp_count)
     credentials = resolve_all(plan.targets)
     management = [str(p.prefix) for p in inv.pools.ipv4.values() if p.use == "management"]
@@ -399,6 +437,12 @@ def serve(
     )
     registry = CollectorRegistry()
     registry.register(ProbeCollector(state))
+    if ipsec_dir is None and lab is not None and inv.missions:
+        from simulations.lab import Lab
+
+        ipsec_dir = Lab(lab).plan.lab_dir  # the lab's charons, where `lab up` put them
+    if ipsec_dir is not None:
+        registry.register(IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve())))
     server = MetricsServer(address, registry, state.events_json)  # root namespace
     config = ServiceConfig(
         interval=interval,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from enum import StrEnum
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 
 from controller.cli import output
+from controller.cli.provisioning import lab_nodes
 from controller.cli.state import InventoryOpt, JsonOpt, inventory_path
 from controller.errors import UsageError
 from controller.inventory import load_inventory
@@ -94,6 +96,25 @@ def up(
     peer_timeout: Annotated[
         str, typer.Option(help="How long a peer waits for the one before it to notify.")
     ] = "15s",
+    collectors: Annotated[
+        bool,
+        typer.Option(
+            "--collectors",
+            help="Start the inventory's regional collectors (probe shard + Prometheus agent"
+            " each) and make Prometheus their central store (remote-write receiver,"
+            " collectors.store.retention).",
+        ),
+    ] = False,
+    lab: Annotated[
+        Path | None,
+        typer.Option(
+            "--lab",
+            help="With --collectors: run the store and each collector in its node's namespace"
+            " of this lab (the console still reaches Prometheus on 127.0.0.1); the collector"
+            " that pings the missions' tunnels exports their IPsec state from the lab's"
+            " charons.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Start Prometheus, Alertmanager and the textfile exporter on 127.0.0.1 (or reload
@@ -101,6 +122,9 @@ def up(
     --alertmanagers 2 or 3, Prometheus sends every alert to each of them."""
     if probes_file is not None and not probes_file.is_file():
         raise UsageError(f"--probes-file {probes_file}: no such file")
+    if lab is not None and not collectors:
+        raise UsageError("--lab goes with --collectors")
+    lab_name = lab_nodes(lab)[0] if lab is not None else None
     settings = SocSettings(
         state_dir=state_dir,
         probes=tuple(probe or ()),
@@ -116,10 +140,21 @@ def up(
         alert_retention=alert_retention,
         alertmanagers=alertmanagers,
         peer_timeout=peer_timeout,
+        collectors=collectors,
+        lab=lab_name,
     )
-    inv = load_inventory(inventory_path(ctx, inventory))
+    source = inventory_path(ctx, inventory)
+    inv = load_inventory(source)
+    if collectors and inv.collectors is None:
+        raise UsageError(f"--collectors: {source} has no collectors section")
+    if lab is not None and inv.missions:
+        from simulations.lab import Lab
+
+        # the lab's charons, where `lab up` put them: their collector exports the tunnels
+        settings = dataclasses.replace(settings, ipsec_dir=Lab(lab).plan.lab_dir)
     with output.err_console.status("soc up") as status:
-        states = SocStack(settings, inv).up(lambda step: status.update(f"soc up: {step}"))
+        stack = SocStack(settings, inv, source)
+        states = stack.up(lambda step: status.update(f"soc up: {step}"))
     _print_states("SOC", states, json_out)
 
 

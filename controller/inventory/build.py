@@ -19,12 +19,14 @@ from controller.errors import Problem
 from controller.inventory import model as m
 from controller.inventory.loader import LDict, LList, locate
 
-SECRET_FIELDS = frozenset({"community", "auth", "priv", "password", "key_file"})
+SECRET_FIELDS = frozenset({"community", "auth", "priv", "password", "key_file", "psk"})
 
 # Human descriptions of the value forms the model's patterns encode.
 PATTERN_HINTS: dict[str, str] = {
     r"^KH-(?:[1-9]|1[0-9]|2[0-5])$": "an ISO 3166-2:KH province code, KH-1 … KH-25",
     r"^[0-9]{6}$": "a six-digit commune code",
+    r"^[A-Z]{2}$": "an ISO 3166-1 alpha-2 country code such as FR",
+    r"^[A-Z]{2}-[A-Z]{3}$": "a mission code: country and UN/LOCODE city, such as FR-PAR",
     r"^[A-Za-z][A-Za-z0-9]{1,15}$": "a tenant code (letters and digits, e.g. MPTC)",
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$": "a name of letters, digits, '-', '_' or '.'",
     r"^[a-z0-9.-]+\.[a-z]{2,}$": "a lower-case domain name such as camdx.gov.kh",
@@ -36,6 +38,7 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "communes": m.Commune,
     "tenants": m.Tenant,
     "datacentres": m.Datacentre,
+    "missions": m.Mission,
     "devices": m.Device,
     "links": m.Link,
     "hosting": m.Hosting,
@@ -45,6 +48,7 @@ SINGLE_SECTIONS: dict[str, type[BaseModel]] = {
     "defaults": m.DeviceSettings,
     "notifications": m.Notifications,
     "slo": m.Slo,
+    "collectors": m.Collectors,
 }
 MAP_SECTIONS: dict[str, type[BaseModel]] = {"groups": m.DeviceSettings}
 NESTED_MAP_SECTIONS: dict[str, dict[str, type[BaseModel]]] = {
@@ -160,6 +164,7 @@ def build_inventory(raw: LDict) -> tuple[Built, list[Problem]]:
         communes=values["communes"],
         tenants=values["tenants"],
         datacentres=values["datacentres"],
+        missions=values["missions"],
         devices=values["devices"],
         links=values["links"],
         pools=m.Pools.model_construct(**values.get("pools", {})),
@@ -167,6 +172,7 @@ def build_inventory(raw: LDict) -> tuple[Built, list[Problem]]:
         hosting=values["hosting"],
         notifications=values.get("notifications", m.Notifications()),
         slo=values.get("slo", m.Slo()),
+        collectors=values.get("collectors"),
     )
     return Built(inventory, raw, origins, broken, failed), problems
 

@@ -16,8 +16,10 @@ from typing import TypeVar
 from controller.errors import Problem
 from controller.inventory import model as m
 from controller.inventory.build import Built
+from controller.inventory.views import device_provinces
 
 Check = Callable[[Built], list[Problem]]
+MIN_RETENTION_DAYS = 400
 T = TypeVar("T")
 
 
@@ -143,7 +145,7 @@ def check_references(built: Built) -> list[Problem]:
     tenants = _first_by(inv.tenants, lambda t: t.code)
     dcs = _first_by(inv.datacentres, lambda d: d.code)
     devices = _first_by(inv.devices, lambda d: d.name)
-    sites = provinces | communes | set(dcs)
+    sites = provinces | communes | set(dcs) | {mission.code for mission in inv.missions}
 
     def missing(section: str, name: str) -> bool:
         return not built.is_broken(section, name) and "*" not in built.broken.get(section, set())
@@ -215,7 +217,8 @@ def check_references(built: Built) -> list[Problem]:
                     i,
                     f"{label}.site",
                     ("site",),
-                    f"unknown site {device.site!r} (not a province, commune or data centre)",
+                    f"unknown site {device.site!r} (not a province, commune, data centre or"
+                    " mission)",
                 )
             )
         if device.tenant and device.tenant not in tenants and missing("tenants", device.tenant):
@@ -724,6 +727,300 @@ def _rack_index(dc: m.Datacentre, name: str) -> tuple[int, int]:
     raise KeyError(name)
 
 
+def check_collectors(built: Built) -> list[Problem]:
+    """Collectors run on NMS nodes that exist, have unique names and ports, poll provinces
+    that exist, and together cover every site (a collector without provinces takes the
+    rest)."""
+    inv = built.inventory
+    section = inv.collectors
+    if section is None or "collectors" in built.failed_sections:
+        return []
+    out: list[Problem] = []
+    devices = _first_by(inv.devices, lambda d: d.name)
+    provinces = {p.code for p in inv.provinces}
+
+    def problem(label: str, path: tuple[str | int, ...], msg: str) -> None:
+        file, line = built.where_key("collectors", *path)
+        out.append(Problem(file, line, f"collectors.{label}", msg))
+
+    def node(label: str, path: tuple[str | int, ...], name: str) -> None:
+        device = devices.get(name)
+        if device is None:
+            if not built.is_broken("devices", name):
+                problem(label, path, f"unknown device {name!r}")
+        elif device.role is not m.Role.NMS:
+            problem(label, path, f"{name!r} is a {device.role.value}: collectors run on nms nodes")
+
+    node("store.device", ("store", "device"), section.store.device)
+    retention = section.store.retention
+    days = (
+        int(retention[:-1])
+        * {"s": 1 / 86400, "m": 1 / 1440, "h": 1 / 24, "d": 1, "w": 7, "y": 365}[retention[-1]]
+    )
+    if days < MIN_RETENTION_DAYS:
+        problem(
+            "store.retention",
+            ("store", "retention"),
+            f"{retention} is shorter than the SLA needs ({MIN_RETENTION_DAYS}d)",
+        )
+    names: dict[str, int] = {}
+    ports: dict[tuple[str, int], str] = {}
+    if section.store.device:
+        ports[(section.store.device, section.store.port)] = "the central store"
+    for i, collector in enumerate(section.regions):
+        label = f"regions[{collector.name}]"
+        if collector.name in names:
+            problem(f"{label}.name", ("regions", i, "name"), "duplicate collector name")
+        names.setdefault(collector.name, i)
+        node(f"{label}.device", ("regions", i, "device"), collector.device)
+        if collector.probe_port == collector.agent_port:
+            problem(f"{label}.agent_port", ("regions", i, "agent_port"), "same as probe_port")
+        for field in ("probe_port", "agent_port"):
+            key = (collector.device, getattr(collector, field))
+            if field == "agent_port" and collector.probe_port == collector.agent_port:
+                continue
+            if key in ports:
+                problem(
+                    f"{label}.{field}",
+                    ("regions", i, field),
+                    f"port {key[1]} on {key[0]} is already {ports[key]}'s",
+                )
+            ports.setdefault(key, f"collector {collector.name}")
+        for k, code in enumerate(collector.provinces):
+            if code not in provinces and not built.is_broken("provinces", code):
+                where = ("regions", i, "provinces", k)
+                problem(f"{label}.provinces", where, f"unknown province {code!r}")
+    if not section.regions:
+        problem("regions", ("regions",), "no collector: list at least one")
+    elif all(c.provinces for c in section.regions):
+        covered = {code for c in section.regions for code in c.provinces}
+        province_of = device_provinces(inv)
+        orphans = sorted(
+            {
+                province_of.get(d.name) or "(no province)"
+                for d in inv.devices
+                if d.role is not m.Role.NMS and province_of.get(d.name) not in covered
+            }
+        )
+        if orphans:
+            problem(
+                "regions",
+                ("regions",),
+                "no collector polls the sites of "
+                + ", ".join(orphans[:5])
+                + (f" and {len(orphans) - 5} more" if len(orphans) > 5 else "")
+                + " (add a collector without provinces, or list them)",
+            )
+    return out
+
+
+# --- missions abroad -------------------------------------------------------------------
+
+
+def check_missions(built: Built) -> list[Problem]:
+    """Each mission: its router and internet interface exist, one tunnel to every data
+    centre (the NDC and the DR: redundancy), tunnel and local prefixes from their pools
+    and overlapping nothing, internet addresses used once."""
+    inv = built.inventory
+    out: list[Problem] = []
+    devices = _first_by(inv.devices, lambda d: d.name)
+    dcs = _first_by(inv.datacentres, lambda d: d.code)
+    out += _duplicates(
+        built, "missions", ((i, x.code) for i, x in enumerate(inv.missions)), "mission code", "code"
+    )
+    link_ends = {end for link in inv.links for end in (link.a, link.b)}
+    public: dict[IPv4Address, str] = {}
+
+    def endpoint(
+        section: str, i: int, label: str, ep: m.InternetEndpoint, role: m.Role, site: str
+    ) -> None:
+        device = devices.get(ep.device)
+        where = f"{label}.internet"
+        if device is None:
+            if not built.is_broken("devices", ep.device):
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"unknown device {ep.device!r}",
+                    )
+                )
+        else:
+            if device.role is not role:
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"{ep.device} is a {device.role.value}, not a {role.value}",
+                    )
+                )
+            elif device.site != site:
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.device",
+                        ("internet", "device"),
+                        f"{ep.device} is at site {device.site}, not {site}",
+                    )
+                )
+            if not _has_interface(device, ep.interface):
+                out.append(
+                    _p(
+                        built,
+                        section,
+                        i,
+                        f"{where}.interface",
+                        ("internet", "interface"),
+                        f"device {ep.device!r} has no interface {ep.interface!r}",
+                    )
+                )
+        if f"{ep.device}:{ep.interface}" in link_ends:
+            out.append(
+                _p(
+                    built,
+                    section,
+                    i,
+                    f"{where}.interface",
+                    ("internet", "interface"),
+                    f"{ep.device}:{ep.interface} is on a private-network link; the internet "
+                    "side must be an interface of its own",
+                )
+            )
+        if ep.address.ip in public:
+            out.append(
+                _p(
+                    built,
+                    section,
+                    i,
+                    f"{where}.address",
+                    ("internet", "address"),
+                    f"address {ep.address.ip} already used by {public[ep.address.ip]}",
+                )
+            )
+        else:
+            public[ep.address.ip] = label
+
+    for i, dc in enumerate(inv.datacentres):
+        if dc.internet is not None:
+            endpoint(
+                "datacentres", i, f"datacentres[{dc.code}]", dc.internet, m.Role.DC_GATEWAY, dc.code
+            )
+    prefixes: list[tuple[IPv4Network, str]] = [
+        (link.prefix, f"links[{link.id}]") for link in inv.links
+    ]
+    prefixes += [
+        (h.prefix, f"hosting[{h.id}]") for h in inv.hosting if h.prefix and h.mirror_of is None
+    ]
+    by_use: dict[str, list[IPv4Network]] = defaultdict(list)
+    for pool in inv.pools.ipv4.values():
+        by_use[pool.use].append(pool.prefix)
+    pools_ok = "pools" not in built.failed_sections
+    for i, mission in enumerate(inv.missions):
+        label = f"missions[{mission.code}]"
+        endpoint("missions", i, label, mission.internet, m.Role.MISSION_ROUTER, mission.code)
+        owned: list[tuple[IPv4Network, str, tuple[str | int, ...], str]] = [
+            (mission.prefix, f"{label}.prefix", ("prefix",), "mission")
+        ]
+        seen_dc: set[str] = set()
+        for t, tunnel in enumerate(mission.tunnels):
+            where = f"{label}.tunnels[{tunnel.datacentre}]"
+            place = dcs.get(tunnel.datacentre)
+            if place is None:
+                if not built.is_broken("datacentres", tunnel.datacentre):
+                    out.append(
+                        _p(
+                            built,
+                            "missions",
+                            i,
+                            f"{where}.datacentre",
+                            ("tunnels", t, "datacentre"),
+                            f"unknown data centre {tunnel.datacentre!r}",
+                        )
+                    )
+            elif place.internet is None:
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        f"{where}.datacentre",
+                        ("tunnels", t, "datacentre"),
+                        f"data centre {place.code} has no internet endpoint"
+                        f" (datacentres[{place.code}].internet) for tunnels to end on",
+                    )
+                )
+            if tunnel.datacentre in seen_dc:
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        f"{where}.datacentre",
+                        ("tunnels", t, "datacentre"),
+                        f"a second tunnel to {tunnel.datacentre}",
+                    )
+                )
+            seen_dc.add(tunnel.datacentre)
+            owned.append((tunnel.prefix, f"{where}.prefix", ("tunnels", t, "prefix"), "tunnel"))
+        lacking = [dc.code for dc in inv.datacentres if dc.code not in seen_dc]
+        if lacking:
+            out.append(
+                _p(
+                    built,
+                    "missions",
+                    i,
+                    f"{label}.tunnels",
+                    ("tunnels",),
+                    f"no tunnel to {', '.join(lacking)}: a mission needs one to every data "
+                    "centre (NDC and DR) so it stays connected when one is down",
+                )
+            )
+        for net, where, path, use in owned:
+            if pools_ok and not any(net.subnet_of(p) for p in by_use.get(use, [])):
+                names = (
+                    ", ".join(f"{n} {p.prefix}" for n, p in inv.pools.ipv4.items() if p.use == use)
+                    or "none defined"
+                )
+                out.append(
+                    _p(
+                        built,
+                        "missions",
+                        i,
+                        where,
+                        path,
+                        f"{net} is outside every {use} pool ({names})",
+                    )
+                )
+            clash = next((other for pfx, other in prefixes if pfx.overlaps(net)), None)
+            if clash is not None:
+                out.append(_p(built, "missions", i, where, path, f"prefix {net} overlaps {clash}"))
+            else:
+                prefixes.append((net, where.removesuffix(".prefix")))
+    for i, device in enumerate(inv.devices):
+        if device.role is m.Role.MISSION_ROUTER and not any(
+            x.code == device.site for x in inv.missions
+        ):
+            out.append(
+                _p(
+                    built,
+                    "devices",
+                    i,
+                    f"devices[{device.name}].site",
+                    ("site",),
+                    f"a mission-router stands at a mission, not at {device.site!r}",
+                )
+            )
+    return out
+
+
 CHECKS: tuple[Check, ...] = (
     check_unique_names,
     check_references,
@@ -733,6 +1030,8 @@ CHECKS: tuple[Check, ...] = (
     check_pools,
     check_vlans,
     check_racks,
+    check_collectors,
+    check_missions,
 )
 
 

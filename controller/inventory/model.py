@@ -50,6 +50,14 @@ KhmerName = Annotated[
     ),
 ]
 
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 country code (FR, JP, US…)."""
+
+MissionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z]{3}$")]
+"""A mission abroad: its country (ISO 3166-1 alpha-2) and city (UN/LOCODE), e.g. FR-PAR."""
+
+InterfaceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9/._:-]*$")]
+
 VlanId = Annotated[int, Field(ge=1, le=4094)]
 
 Asn = Annotated[int, Field(ge=1, le=4_294_967_295)]
@@ -135,6 +143,7 @@ class Role(StrEnum):
     FIREWALL = "firewall"
     CPE = "cpe"
     NMS = "nms"
+    MISSION_ROUTER = "mission-router"
 
 
 ROLE_TIER: dict[Role, int] = {
@@ -146,6 +155,7 @@ ROLE_TIER: dict[Role, int] = {
     Role.MINISTRY_ROUTER: 3,
     Role.TOR: 3,
     Role.CPE: 4,
+    Role.MISSION_ROUTER: 4,
     Role.NMS: 5,
 }
 """How far a role sits from the core: upstream parents are found towards lower tiers."""
@@ -229,6 +239,24 @@ class Room(Model):
     racks: list[Rack] = []
 
 
+class InternetEndpoint(Model):
+    """A site's interface on the public internet, where its IPsec tunnels end: the
+    address (with its prefix length) and next hop its internet provider gives it."""
+
+    device: Name
+    interface: InterfaceName
+    address: IPv4Interface
+    gateway: IPv4Address
+
+    @model_validator(mode="after")
+    def _gateway_on_link(self) -> InternetEndpoint:
+        if self.gateway not in self.address.network or self.gateway == self.address.ip:
+            raise ValueError(
+                f"gateway {self.gateway} must be another address of {self.address.network}"
+            )
+        return self
+
+
 class Datacentre(Model):
     code: Name
     name: Text
@@ -236,6 +264,65 @@ class Datacentre(Model):
     role: Literal["primary", "dr"]
     province: ProvinceCode
     rooms: list[Room] = []
+    internet: InternetEndpoint | None = None
+    """Where the missions' tunnels to this data centre end."""
+
+
+# --- missions abroad ---------------------------------------------------------------
+
+
+def _tunnel_prefix(net: IPv4Network) -> IPv4Network:
+    if net.prefixlen != 30:
+        raise ValueError(
+            f"a tunnel prefix is a /30 (overlay /31 and the two IPsec inner addresses), "
+            f"not /{net.prefixlen}"
+        )
+    return net
+
+
+class Tunnel(Model):
+    """One IKEv2/IPsec tunnel from a mission to a data centre. The /30 holds the overlay
+    link OSPF runs on (first two addresses: data centre, mission) and the two inner
+    addresses the VXLAN overlay travels between, inside the IPsec SA (data centre,
+    mission)."""
+
+    datacentre: Name
+    prefix: Annotated[IPv4Network, AfterValidator(_tunnel_prefix)]
+    psk: SecretRef
+    ospf_cost: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    def overlay(self, side: Literal["datacentre", "mission"]) -> IPv4Interface:
+        offset = 0 if side == "datacentre" else 1
+        return IPv4Interface(f"{self.prefix.network_address + offset}/31")
+
+    def inner(self, side: Literal["datacentre", "mission"]) -> IPv4Address:
+        return self.prefix.network_address + (2 if side == "datacentre" else 3)
+
+    @property
+    def vni(self) -> int:
+        """The VXLAN network identifier: unique for non-overlapping /30s."""
+        return (int(self.prefix.network_address) >> 2) & 0xFFFFFF
+
+
+class Mission(Model):
+    """A Cambodian embassy, consulate or permanent mission abroad: it reaches the data
+    centres only across the public internet, through one IPsec tunnel to each."""
+
+    code: MissionCode
+    name: Text
+    country: CountryCode
+    city: Text
+    prefix: IPv4Network
+    """The mission's local network (announced to the government network)."""
+    internet: InternetEndpoint
+    tunnels: list[Tunnel]
+
+    @property
+    def router(self) -> str:
+        return self.internet.device
+
+    def tunnel(self, datacentre: str) -> Tunnel | None:
+        return next((t for t in self.tunnels if t.datacentre == datacentre), None)
 
 
 class Hosting(Model):
@@ -381,7 +468,7 @@ def _nth_host(net: IPv4Network, index: int) -> IPv4Interface:
 
 class Ipv4Pool(Model):
     prefix: IPv4Network
-    use: Literal["loopback", "p2p", "hosting", "management"]
+    use: Literal["loopback", "p2p", "hosting", "management", "tunnel", "mission"]
     description: Text | None = None
 
 
@@ -537,6 +624,7 @@ class Slo(Model):
     firewall: SloTarget | None = None
     cpe: SloTarget | None = None
     nms: SloTarget | None = None
+    mission_router: SloTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -559,8 +647,51 @@ DEFAULT_SLO: dict[Role, SloLevel] = {
     Role.PROVINCE_ROUTER: SloLevel(99.9, 0.060, 0.010),
     Role.CPE: SloLevel(99.5, 0.150, 0.050),
     Role.NMS: SloLevel(99.5, 0.150, 0.050),
+    # across the public internet, on two tunnels (soc/rules/static.yml: 350 ms, 2 %)
+    Role.MISSION_ROUTER: SloLevel(99.5, 0.350, 0.020),
 }
 """govnet's per-role SLOs; RTT and loss are those of soc/rules/static.yml (the alerts)."""
+# --- collectors (regional probe shards and the central long-term store) -------------
+
+_DURATION = r"^[1-9][0-9]{0,5}(s|m|h|d|w|y)$"
+Port = Annotated[int, Field(ge=1024, le=65535)]
+
+
+class CentralStore(Model):
+    """The national long-term store the collectors remote-write to (a Prometheus with the
+    remote-write receiver), on a monitoring node in the NDC."""
+
+    device: Name
+    port: Port = 9090
+    retention: Annotated[str, StringConstraints(pattern=_DURATION)] = "400d"
+    """How long samples are kept: at least the SLA year plus a month to report on it."""
+
+
+class Collector(Model):
+    """A probe shard and a Prometheus agent beside it, on a node near the sites it polls.
+
+    ``provinces`` is its region: it polls (a rendezvous share, among the collectors of the
+    same region) the sites of those provinces. A collector without provinces polls every
+    site no regional collector covers."""
+
+    name: Name
+    device: Name
+    provinces: list[ProvinceCode] = []
+    probe_port: Port = 9500
+    agent_port: Port = 9091
+
+
+class Collectors(Model):
+    store: CentralStore
+    regions: list[Collector] = []
+    scrape_interval: Annotated[int, Field(ge=1, le=300)] = 10
+    """Seconds between polling cycles (and agent scrapes)."""
+
+    def collector(self, name: str) -> Collector:
+        for collector in self.regions:
+            if collector.name == name:
+                return collector
+        raise KeyError(name)
 
 
 class Inventory(Model):
@@ -573,6 +704,7 @@ class Inventory(Model):
     communes: list[Commune] = []
     tenants: list[Tenant] = []
     datacentres: list[Datacentre] = []
+    missions: list[Mission] = []
     devices: list[Device] = []
     links: list[Link] = []
     pools: Pools = Pools()
@@ -580,6 +712,7 @@ class Inventory(Model):
     hosting: list[Hosting] = []
     notifications: Notifications = Notifications()
     slo: Slo = Slo()
+    collectors: Collectors | None = None
 
     def slo_for(self, role: Role) -> SloLevel:
         """The role's SLO: the inventory's ``slo`` section over :data:`DEFAULT_SLO`."""
@@ -628,6 +761,7 @@ SECTIONS: dict[str, str] = {
     "communes": "communes and sangkats, each in a province",
     "tenants": "ministries and institutions, and their services",
     "datacentres": "NDC and DR: rooms and racks",
+    "missions": "missions abroad and their IPsec tunnels to the NDC and DR",
     "devices": "routers, switches, firewalls and CPEs",
     "links": "private-network links between device interfaces",
     "pools": "IPv4 pools, VLAN ranges, ASN ranges",
@@ -635,4 +769,5 @@ SECTIONS: dict[str, str] = {
     "hosting": "hosting allocations in the data centres",
     "notifications": "SMTP relay and the SOC's alert receivers",
     "slo": "per-role service levels for the SLA reports (availability, p95 RTT, loss)",
+    "collectors": "regional collectors (probe shard + Prometheus agent) and the central store",
 }

@@ -51,6 +51,7 @@ def summary(inv: Inventory) -> dict[str, Any]:
             "tenants": len(inv.tenants),
             "services": sum(len(t.services) for t in inv.tenants),
             "datacentres": len(inv.datacentres),
+            "missions": len(inv.missions),
             "racks": racks,
             "devices": len(inv.devices),
             "links": len(inv.links),

@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
 
-from controller.inventory.model import Device, Inventory, Link, Platform, Role
+from controller.inventory.model import Device, InternetEndpoint, Inventory, Link, Platform, Role
 from controller.inventory.views import device_provinces
 
 ROUTER_ROLES = frozenset(
-    {Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER, Role.FIREWALL}
+    {
+        Role.CORE,
+        Role.DC_GATEWAY,
+        Role.PROVINCE_ROUTER,
+        Role.MINISTRY_ROUTER,
+        Role.FIREWALL,
+        Role.MISSION_ROUTER,
+    }
 )
 
 
@@ -46,6 +54,28 @@ class StaticRoute:
 
 
 @dataclass(frozen=True)
+class TunnelIntent:
+    """One end of a mission's IPsec tunnel: the VXLAN overlay interface OSPF runs on,
+    carried between two inner addresses inside an IKEv2/IPsec SA between the public
+    endpoints (the mission initiates, the data centre responds)."""
+
+    name: str  # the IKE connection name: <mission>-<datacentre>, lower case
+    mission: str
+    datacentre: str
+    interface: str  # the VXLAN interface
+    vni: int
+    local_public: IPv4Address
+    remote_public: IPv4Address
+    local_inner: IPv4Address
+    remote_inner: IPv4Address
+    internet_interface: str
+    gateway: IPv4Address  # the internet provider's next hop
+    psk: str  # a secret reference (env:NAME / file:PATH), never the key
+    initiator: bool
+    peer: str  # the device at the other end
+
+
+@dataclass(frozen=True)
 class BgpNeighbor:
     address: IPv4Address
     remote_asn: int
@@ -72,6 +102,10 @@ class DeviceIntent:
     contact: str = "noc@mptc.gov.kh"
     syslog: tuple[IPv4Address, ...] = ()
     snmp_user: str | None = None
+    discard_routes: tuple[IPv4Network, ...] = ()
+    """Prefixes announced from this device and dropped unless a more specific route
+    exists (a mission's local network)."""
+    tunnels: tuple[TunnelIntent, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -174,12 +208,101 @@ def build_intents(inv: Inventory) -> dict[str, DeviceIntent]:
                 )
                 bgp_asn[dev] = own
                 neighbors[dev].append(BgpNeighbor(peer_address.ip, remote, f"{peer} {peer_if}"))
+    tunnels, discards = _mission_tunnels(inv, interfaces)
     intents: dict[str, DeviceIntent] = {}
     for device in inv.devices:
-        intents[device.name] = _device_intent(
+        intent = _device_intent(
             inv, device, provinces.get(device.name), interfaces, statics, bgp_asn, neighbors, names
         )
+        if device.name in tunnels or device.name in discards:
+            intent = replace(
+                intent,
+                tunnels=tuple(tunnels.get(device.name, ())),
+                discard_routes=tuple(discards.get(device.name, ())),
+            )
+        intents[device.name] = intent
     return intents
+
+
+Side = Literal["datacentre", "mission"]
+TUNNEL_OSPF_HELLO = 1
+TUNNEL_OSPF_DEAD = 5
+TUNNEL_COST = {"primary": 100, "dr": 200}  # missions prefer the NDC; the DR is the backup
+
+
+def tunnel_interface(peer: str) -> str:
+    """``vx-ndc`` on a mission, ``vx-fr-par`` on a data centre gateway (≤ 15 characters)."""
+    return f"vx-{peer.lower()}"[:15]
+
+
+def _mission_tunnels(
+    inv: Inventory, interfaces: dict[str, list[InterfaceIntent]]
+) -> tuple[dict[str, list[TunnelIntent]], dict[str, list[IPv4Network]]]:
+    """Each mission's tunnels, both ends: the internet interfaces (public and inner
+    addresses, no OSPF: nothing of the private network is routed across the internet in
+    clear) and the VXLAN overlay interfaces OSPF runs on."""
+    tunnels: dict[str, list[TunnelIntent]] = defaultdict(list)
+    discards: dict[str, list[IPv4Network]] = defaultdict(list)
+    dcs = {dc.code: dc for dc in inv.datacentres}
+    inner: dict[str, list[IPv4Interface]] = defaultdict(list)
+    for mission in inv.missions:
+        m_ep = mission.internet
+        discards[m_ep.device].append(mission.prefix)
+        for tunnel in mission.tunnels:
+            dc = dcs.get(tunnel.datacentre)
+            if dc is None or dc.internet is None:
+                continue
+            d_ep = dc.internet
+            name = f"{mission.code}-{dc.code}".lower()
+            cost = tunnel.ospf_cost or TUNNEL_COST[dc.role]
+            ends: tuple[tuple[InternetEndpoint, InternetEndpoint, Side, Side, str, bool], ...] = (
+                (m_ep, d_ep, "mission", "datacentre", dc.code, True),
+                (d_ep, m_ep, "datacentre", "mission", mission.code, False),
+            )
+            for ep, peer_ep, side, peer_side, peer_label, initiator in ends:
+                iface = tunnel_interface(peer_label)
+                interfaces[ep.device].append(
+                    InterfaceIntent(
+                        name=iface,
+                        description=f"IPsec tunnel {name} to {peer_ep.device} (VXLAN {tunnel.vni})",
+                        addresses=(tunnel.overlay(side),),
+                        ospf_area="0.0.0.0",
+                        ospf_cost=cost,
+                        ospf_hello=TUNNEL_OSPF_HELLO,
+                        ospf_dead=TUNNEL_OSPF_DEAD,
+                    )
+                )
+                inner[ep.device].append(IPv4Interface(f"{tunnel.inner(side)}/32"))
+                tunnels[ep.device].append(
+                    TunnelIntent(
+                        name=name,
+                        mission=mission.code,
+                        datacentre=dc.code,
+                        interface=iface,
+                        vni=tunnel.vni,
+                        local_public=ep.address.ip,
+                        remote_public=peer_ep.address.ip,
+                        local_inner=tunnel.inner(side),
+                        remote_inner=tunnel.inner(peer_side),
+                        internet_interface=ep.interface,
+                        gateway=ep.gateway,
+                        psk=tunnel.psk,
+                        initiator=initiator,
+                        peer=peer_ep.device,
+                    )
+                )
+    endpoints = [m.internet for m in inv.missions] + [
+        dc.internet for dc in inv.datacentres if dc.internet is not None
+    ]
+    for ep in endpoints:
+        interfaces[ep.device].append(
+            InterfaceIntent(
+                name=ep.interface,
+                description=f"internet, via provider {ep.gateway}",
+                addresses=(ep.address, *inner.get(ep.device, ())),
+            )
+        )
+    return tunnels, discards
 
 
 def _device_intent(

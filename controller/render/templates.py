@@ -66,3 +66,13 @@ def render(intent: DeviceIntent, name: str = "config", platform: Platform | None
     except jinja2.TemplateError as exc:
         raise RenderError(f"{intent.name}: template {path}: {exc}") from exc
     return text.rstrip("\n") + "\n"
+
+
+def render_ipsec(intent: DeviceIntent) -> str:
+    """The device's strongSwan ``swanctl.conf`` (its mission tunnels; no secrets)."""
+    path = "strongswan/swanctl.conf.j2"
+    try:
+        text = _environment().get_template(path).render(d=intent)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{intent.name}: template {path}: {exc}") from exc
+    return text.rstrip("\n") + "\n"

@@ -299,7 +299,9 @@ class SocLoop:
         notifications: bool = False,
         scrape_interval: int = 10,
         rules_dir: Path | None = None,
+        ipsec_dir: Path | None = None,
     ) -> None:
+        self.ipsec_dir = ipsec_dir
         self.state_dir = state_dir
         self.inventory = inventory
         self.ports = ports
@@ -335,6 +337,7 @@ class SocLoop:
             self.state_dir,
             self.probe_interval,
             notifications=self.notifications,
+            ipsec_dir=self.ipsec_dir,
         )
         self.pids.append(self.probes.pid)
         self.log(f"probes: govnet probe serve --netns {LAB_NMS} (pid {self.probes.pid})")

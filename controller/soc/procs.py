@@ -15,12 +15,14 @@ misjudged a healthy daemon as exited on a loaded machine.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +30,9 @@ from controller.io import atomic_write_text
 from controller.soc.errors import SocError
 
 EXEC_TIMEOUT = 10.0
+NETNS_DIR = Path("/run/netns")
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,23 @@ def read_record(path: Path) -> ProcessRecord | None:
         raise SocError(f"{path}: unreadable pid file ({type(exc).__name__}); remove it") from exc
 
 
+def _netns_entry(netns: str) -> Callable[[], None]:
+    """A ``preexec_fn`` moving the child into ``/run/netns/<netns>`` before its exec."""
+    path = NETNS_DIR / netns
+    if "/" in netns or not path.exists():
+        raise SocError(f"network namespace {netns!r} does not exist (is the lab up?)")
+
+    def enter() -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+        finally:
+            os.close(fd)
+
+    return enter
+
+
 def start(
     name: str,
     argv: list[str],
@@ -109,10 +131,13 @@ def start(
     log_file: Path,
     cwd: Path,
     exec_timeout: float = EXEC_TIMEOUT,
+    netns: str | None = None,
 ) -> ProcessRecord:
     """Start ``argv`` in its own session (so a Ctrl-C of the caller does not reach it),
-    output to ``log_file``; once the exec is confirmed, write the pid file. Whatever goes
-    wrong after the fork, the child is stopped again before the error is raised."""
+    output to ``log_file`` — inside the lab namespace ``netns`` if given; once the exec
+    is confirmed, write the pid file. Whatever goes wrong after the fork, the child is
+    stopped again before the error is raised."""
+    preexec = _netns_entry(netns) if netns else None
     log_file.parent.mkdir(parents=True, exist_ok=True)
     if log_file.exists():
         log_file.replace(log_file.with_suffix(log_file.suffix + ".1"))
@@ -127,7 +152,10 @@ def start(
                 cwd=cwd,
                 start_new_session=True,
                 close_fds=True,
+                preexec_fn=preexec,
             )
+        except subprocess.SubprocessError as exc:  # the preexec_fn (setns) failed
+            raise SocError(f"cannot start {name} in {netns}: {exc}") from exc
         except OSError as exc:
             raise SocError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from exc
     try:

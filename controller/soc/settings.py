@@ -87,6 +87,13 @@ class SocSettings:
     alertmanager_ports: tuple[int, ...] = ()  # default: alertmanager_port, +1, +2
     cluster_ports: tuple[int, ...] = ()  # gossip; default: 9094, 9095, 9096
     peer_timeout: str = "15s"  # how long a peer waits for the one before it to notify
+    # Regional collectors (the inventory's collectors section): Prometheus becomes the
+    # central store they remote-write to; in a lab (its name), on the store's node.
+    collectors: bool = False
+    lab: str | None = None
+    # In a lab with missions: its directory (<lab-dir>/<node>/ipsec/), from which the
+    # collector that pings the missions' tunnels also exports their IPsec state.
+    ipsec_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for option, port in (

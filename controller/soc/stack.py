@@ -29,14 +29,20 @@ import httpx
 from controller.inventory.model import Inventory
 from controller.io import atomic_write_text, exclusive_lock
 from controller.soc import procs
+from controller.soc.collectors import Placement, agent_argv, agent_config, probe_argv
 from controller.soc.config import dump_json, dump_yaml, file_sd, probe_targets, prometheus_config
 from controller.soc.errors import SocError
+from controller.soc.forward import Mapping, Side, map_arg
 from controller.soc.info import inventory_textfile
 from controller.soc.notify import alertmanager_config
 from controller.soc.procs import ProcessRecord
 from controller.soc.settings import LOOPBACK, SocSettings, rule_files
+from probes.regions import owner
+from probes.targets import tunnel_targets
 
 READY_TIMEOUT = 30.0
+PROBE_READY_TIMEOUT = 300.0  # a probe shard loads and validates the whole inventory first
+OUT_OF_ORDER_WINDOW = "72h"  # as long as a collector buffers (agent retention.max-time)
 LOCK_TIMEOUT = 30.0
 Progress = Callable[[str], None]
 
@@ -79,12 +85,37 @@ class Component:
     name: str
     argv: list[str]
     port: int
-    ready_path: str
+    ready_path: str  # "" : ready when the port accepts a TCP connection
     reload_path: str | None
+    netns: str | None = None  # started in this lab namespace
+    probe_netns: str | None = None  # its port is on this namespace's loopback
+    ready_timeout: float = READY_TIMEOUT
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    def answers(self, path: str, method: str = "GET") -> bool:
+        """Whether it answers on its loopback (inside ``probe_netns`` when set)."""
+
+        def ask() -> bool:
+            if not path:
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((LOOPBACK, self.port), timeout=1.0),
+                ):
+                    return True
+                return False
+            return http_ok(self.url + path, method=method)
+
+        if self.probe_netns is None:
+            return ask()
+        from simulations.netns import in_netns
+
+        try:
+            return in_netns(self.probe_netns, ask, timeout=10.0)
+        except OSError:
+            return False
 
 
 @dataclass(frozen=True)
@@ -126,9 +157,15 @@ def port_free(port: int) -> bool:
 
 
 class SocStack:
-    def __init__(self, settings: SocSettings, inventory: Inventory | None = None) -> None:
+    def __init__(
+        self,
+        settings: SocSettings,
+        inventory: Inventory | None = None,
+        inventory_path: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.inventory = inventory
+        self.inventory_path = (inventory_path or Path("inventory/cambodia")).resolve()
         self.dir = settings.soc_dir
 
     # ------------------------------------------------------------------ files
@@ -171,12 +208,113 @@ class SocStack:
                 "prometheus", prometheus, s.prometheus_port, "/-/ready", "/-/reload"
             ),
         }
+        if s.collectors:
+            by_name |= self._collector_components(binaries, by_name["prometheus"])
         return [by_name[name] for name in self.names()]
+
+    @property
+    def placement(self) -> Placement:
+        if self.inventory is None:
+            raise SocError("--collectors needs the inventory")
+        return Placement(self.inventory, self.settings.lab)
 
     def names(self) -> tuple[str, ...]:
         """The components in start order: the Alertmanagers, the textfile exporter,
-        Prometheus (which sends to the Alertmanagers)."""
-        return (*self.settings.alertmanager_names, "textfile", "prometheus")
+        Prometheus (which sends to the Alertmanagers); with collectors, the forwarder
+        before it (lab) and each collector's probe shard and agent after it."""
+        s = self.settings
+        base = (*s.alertmanager_names, "textfile")
+        if not s.collectors or self.inventory is None:
+            return (*base, "prometheus")
+        forward = ("forward",) if s.lab else ()
+        regions = self.placement.section.regions
+        return (
+            *base,
+            *forward,
+            "prometheus",
+            *(name for c in regions for name in (f"probe-{c.name}", f"agent-{c.name}")),
+        )
+
+    def collector_dir(self, name: str) -> Path:
+        return self.dir / "collectors" / name
+
+    def _collector_components(
+        self, binaries: Binaries, prometheus: Component
+    ) -> dict[str, Component]:
+        """The central store (Prometheus with the remote-write receiver, in the store's
+        namespace in a lab, behind the forwarder) and each collector's two daemons."""
+        s, place = self.settings, self.placement
+        section = place.section
+        host, port = place.store_listen(s.prometheus_port)
+        argv = [
+            a
+            for a in prometheus.argv
+            if not a.startswith(("--web.listen-address=", "--storage.tsdb.retention.time="))
+        ]
+        argv += [
+            f"--web.listen-address={host}:{port}",
+            f"--storage.tsdb.retention.time={section.store.retention}",
+            "--web.enable-remote-write-receiver",
+        ]
+        store_ns = place.netns(section.store.device)
+        out = {
+            "prometheus": Component(
+                "prometheus", argv, s.prometheus_port, "/-/ready", "/-/reload", netns=store_ns
+            )
+        }
+        if store_ns is not None:
+            maps = [Mapping(Side(None, LOOPBACK, s.prometheus_port), Side(store_ns, host, port))]
+            maps += [
+                Mapping(Side(store_ns, LOOPBACK, p), Side(None, LOOPBACK, p))
+                for p in (*s.am_ports, s.textfile_port)
+            ]
+            forward = [sys.executable, "-m", "controller.soc.forward"]
+            # --map=VALUE: a value starting with "-" (this namespace) is not an option
+            forward += [f"--map={map_arg(mapping)}" for mapping in maps]
+            out["forward"] = Component("forward", forward, s.prometheus_port, "", None)
+        assert self.inventory is not None
+        source = self.inventory_path
+        # the collectors that ping the missions' tunnels export their IPsec state too
+        ipsec = {
+            found.name
+            for tunnel in (tunnel_targets(self.inventory) if s.ipsec_dir is not None else [])
+            if (found := owner(tunnel, section.regions)) is not None
+        }
+        for collector in section.regions:
+            ns = place.netns(collector.device)
+            home = self.collector_dir(collector.name).resolve()
+            probe = probe_argv(
+                sys.executable,
+                str(source),
+                collector,
+                section.scrape_interval,
+                ns,
+                str(home / "traps.json"),
+                str(s.ipsec_dir.resolve()) if s.ipsec_dir and collector.name in ipsec else None,
+            )
+            out[f"probe-{collector.name}"] = Component(
+                f"probe-{collector.name}",
+                probe,
+                collector.probe_port,
+                "/healthz",
+                None,
+                netns=ns,
+                probe_netns=ns,
+                ready_timeout=PROBE_READY_TIMEOUT,
+            )
+            agent = agent_argv(
+                binaries.prometheus, collector, str(home / "agent.yml"), str(home / "wal")
+            )
+            out[f"agent-{collector.name}"] = Component(
+                f"agent-{collector.name}",
+                agent,
+                collector.agent_port,
+                "/-/ready",
+                "/-/reload",
+                netns=ns,
+                probe_netns=ns,
+            )
+        return out
 
     def _alertmanager_argv(self, binaries: Binaries, index: int) -> list[str]:
         s, d = self.settings, self.dir.resolve()
@@ -230,6 +368,21 @@ class SocStack:
         if self._write(probes_sd, dump_json(file_sd(probe_targets(s)))):
             changed.add("prometheus")
         config = prometheus_config(s, probes_sd, rules)
+        if s.collectors:
+            place = self.placement
+            host, port = place.store_listen(s.prometheus_port)
+            for job in config["scrape_configs"]:
+                if job["job_name"] == "prometheus":
+                    job["static_configs"] = [{"targets": [f"{host}:{port}"]}]
+            # a collector's backlog after a long cut is older than the head block
+            config["storage"] = {"tsdb": {"out_of_order_time_window": OUT_OF_ORDER_WINDOW}}
+            url = place.remote_write_url(s.prometheus_port)
+            for collector in place.section.regions:
+                home = self.collector_dir(collector.name)
+                home.mkdir(parents=True, exist_ok=True)
+                agent = agent_config(collector, url, place.section.scrape_interval)
+                if self._write(home / "agent.yml", dump_yaml(agent)):
+                    changed.add(f"agent-{collector.name}")
         if self._write(self.dir / "prometheus.yml", dump_yaml(config)):
             changed.add("prometheus")
         am_text = s.alertmanager_config.read_text(encoding="utf-8")
@@ -248,10 +401,17 @@ class SocStack:
         return changed
 
     def check_files(self, binaries: Binaries) -> None:
-        for argv in (
+        checks = [
             [binaries.promtool, "check", "config", str(self.dir / "prometheus.yml")],
             [binaries.amtool, "check-config", str(self.dir / "alertmanager.yml")],
-        ):
+        ]
+        if self.settings.collectors:
+            checks += [
+                [binaries.promtool, "check", "config", "--agent", str(home / "agent.yml")]
+                for c in self.placement.section.regions
+                if (home := self.collector_dir(c.name))
+            ]
+        for argv in checks:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
             if result.returncode != 0:
                 detail = (result.stderr or result.stdout).strip().splitlines()
@@ -308,7 +468,7 @@ class SocStack:
             procs.stop(record)
             state = "restarted"
         pid_file.unlink(missing_ok=True)
-        if not port_free(component.port):
+        if component.netns is None and not port_free(component.port):
             raise SocError(
                 f"{LOOPBACK}:{component.port} is in use by another program "
                 f"(choose another --{component.name}-port)"
@@ -319,29 +479,41 @@ class SocStack:
             pid_file,
             self.dir / "logs" / f"{component.name}.log",
             self.dir.resolve(),
+            netns=component.netns,
         )
         started.append(record)
         self._wait_ready(component, record)
         return ComponentState(component.name, state, record.pid, component.url, True)
 
     def _wait_ready(self, component: Component, record: ProcessRecord) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + component.ready_timeout
         while time.monotonic() < deadline:
             if not procs.is_running(record):
                 detail = procs.log_tail(record) or "no output (see its log)"
                 raise SocError(f"{component.name} exited at start: {detail}")
-            if http_ok(component.url + component.ready_path):
+            if component.answers(component.ready_path):
                 return
             time.sleep(0.2)
         raise SocError(
-            f"{component.name} was not ready after {READY_TIMEOUT:.0f} s: {procs.log_tail(record)}"
+            f"{component.name} was not ready after {component.ready_timeout:.0f} s: "
+            f"{procs.log_tail(record)}"
         )
 
     def _reload(self, component: Component) -> None:
         assert component.reload_path is not None
-        try:
+        url = component.url + component.reload_path
+
+        def post() -> httpx.Response:
             with httpx.Client(trust_env=False, timeout=30) as client:
-                response = client.post(component.url + component.reload_path)
+                return client.post(url)
+
+        try:
+            if component.probe_netns is None:
+                response = post()
+            else:
+                from simulations.netns import in_netns
+
+                response = in_netns(component.probe_netns, post, timeout=40.0)
         except httpx.HTTPError as exc:
             raise SocError(f"{component.name}: reload failed: {exc}") from exc
         if response.status_code != 200:
@@ -363,6 +535,8 @@ class SocStack:
                         "textfile": s.textfile_port,
                     },
                     "probes": probe_targets(s),
+                    "collectors": [n for n in self.names() if n.startswith(("probe-", "agent-"))],
+                    "lab": s.lab,
                 }
             ),
         )
@@ -372,10 +546,14 @@ class SocStack:
     def down(self) -> list[ComponentState]:
         with self.locked():
             results = []
-            extra = sorted(
-                p.stem for p in self.dir.glob("alertmanager-*.pid") if p.stem not in self.names()
-            )
-            for name in [*reversed(self.names()), *extra]:
+            names = self.names()
+            found = {p.stem for p in self.dir.glob("*.pid")} - set(names)
+            # collectors first (a probe shard, then its agent), then the SOC in reverse
+            first = sorted(n for n in found if n.startswith(("probe-", "agent-")))
+            extra = sorted(found - set(first) - {"forward", "prometheus"})
+            order = [*first, *reversed(names), *extra]
+            order += [n for n in ("forward",) if n in found and n not in order]
+            for name in order:
                 pid_file = self.pid_file(name)
                 record = procs.read_record(pid_file)
                 if record is None:

@@ -23,12 +23,19 @@ from typing import Any
 from controller.errors import TopologyError
 from controller.inventory.model import Device, Inventory, Platform, Role, SnmpProfile
 from controller.render.intent import DeviceIntent, InterfaceIntent, build_intents
-from controller.render.templates import render
+from controller.render.templates import render, render_ipsec
 from probes.traps import RECEIVER_ENGINE_ID
 
 FRR_IMAGE = "quay.io/frrouting/frr:8.4.4"
 LINUX_IMAGE = "debian:bookworm-slim"
-FRR_ROLES = frozenset({Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER})
+FRR_ROLES = frozenset(
+    {Role.CORE, Role.DC_GATEWAY, Role.PROVINCE_ROUTER, Role.MINISTRY_ROUTER, Role.MISSION_ROUTER}
+)
+TRANSIT = "internet"
+"""The lab's stand-in for the public internet between the missions and the data centres."""
+SWANCTL_CONF = "/etc/swanctl/swanctl.conf"
+VXLAN_PORT = 4789
+VXLAN_MTU = 1300  # inside the ESP-in-UDP SA (TUN MTU 1400) with room for VXLAN's 50 bytes
 AUTO_AGGREGATE_ABOVE = 64
 LAB_TRAP_PORT = 9162  # govnet probe serve --traps-listen 0.0.0.0:9162 in the NMS namespace
 LAB_SYSLOG_PORT = 9514  # govnet probe serve --syslog-listen 0.0.0.0:9514
@@ -93,12 +100,18 @@ def render_topology(
         config = render(intents[device.name], platform=Platform.FRR)
         bundle.files[f"{lab}/{device.name}/frr.conf"] = config
         bundle.files[f"{lab}/{device.name}/daemons"] = _daemons(intents[device.name])
+        if intents[device.name].tunnels:
+            _add_tunnels(nodes[device.name], intents[device.name], lab, defaults)
+            bundle.files[f"{lab}/{device.name}/swanctl.conf"] = render_ipsec(intents[device.name])
     for device in hosts:
         nodes[device.name] = _host_node(inv, device, intents[device.name], defaults)
     for link in inv.links:
         a, b = link.a_device, link.b_device
         if a in included and b in included:
             links.append({"endpoints": [link.a, link.b]})
+    if any(i.tunnels for i in intents.values()):
+        nodes[TRANSIT], transit_links = _transit_node(inv, included)
+        links += transit_links
     spare = _spare_mgmt(inv)
     for router, members in aggregates.items():
         node_name = f"communes-{router.removeprefix('pr-')}"
@@ -273,6 +286,64 @@ def _host_node(
         node["mgmt-ipv4"] = str(device.mgmt)
     node["labels"] = _labels(inv, device)
     return node
+
+
+def _tunnel_env_name(tunnel_name: str) -> str:
+    return "IPSEC_PSK_" + tunnel_name.upper().replace("-", "_")
+
+
+def _add_tunnels(
+    node: dict[str, Any], intent: DeviceIntent, lab: str, defaults: dict[str, str]
+) -> None:
+    """A tunnel end in the lab: charon runs the node's swanctl.conf (its pre-shared keys
+    come from the node's environment), and exec commands make the underlay routes, the
+    guards that drop inner traffic while its SA is down, and the VXLAN interfaces."""
+    node["binds"].append(f"{lab}/{intent.name}/swanctl.conf:{SWANCTL_CONF}")
+    commands: list[str] = []
+    seen: set[str] = set()
+    for t in intent.tunnels:
+        if t.internet_interface not in seen:  # no IPv6 chatter in clear across the internet
+            seen.add(t.internet_interface)
+            commands.append(f"sysctl -qw net.ipv6.conf.{t.internet_interface}.disable_ipv6=1")
+        commands += [
+            f"ip route replace {t.remote_public}/32 via {t.gateway} dev {t.internet_interface}"
+            " onlink",
+            f"ip route replace unreachable {t.remote_inner}/32",
+            f"ip link add {t.interface} type vxlan id {t.vni} local {t.local_inner}"
+            f" remote {t.remote_inner} dstport {VXLAN_PORT} nolearning",
+            f"ip link set {t.interface} mtu {VXLAN_MTU} up",
+        ]
+        node["env"][_tunnel_env_name(t.name)] = _env_ref(t.psk, f"tunnel {t.name}.psk", defaults)
+    node["exec"] = commands
+    node["labels"]["govnet-ipsec"] = ",".join(t.name for t in intent.tunnels)
+
+
+def _transit_node(
+    inv: Inventory, included: set[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The internet between the missions and the data centres: a plain namespace holding
+    every provider's gateway address, forwarding between them (IPv4 only)."""
+    commands = [
+        "sysctl -qw net.ipv4.ip_forward=1",
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+        "sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
+    ]
+    links: list[dict[str, Any]] = []
+    endpoints = [dc.internet for dc in inv.datacentres if dc.internet is not None]
+    endpoints += [m.internet for m in inv.missions]
+    port = 0
+    for ep in endpoints:
+        if ep.device not in included:
+            continue
+        port += 1
+        commands.append(f"ip addr add {ep.gateway}/{ep.address.network.prefixlen} dev eth{port}")
+        links.append({"endpoints": [f"{ep.device}:{ep.interface}", f"{TRANSIT}:eth{port}"]})
+    node = {
+        "kind": "linux",
+        "exec": commands,
+        "labels": {"govnet-role": "internet-transit"},
+    }
+    return node, links
 
 
 def _group_cpes(inv: Inventory, cpes: list[Device]) -> dict[str, list[Device]]:

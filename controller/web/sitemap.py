@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from controller.inventory.model import Device, Inventory, Link, Tenant
+from controller.inventory.model import Device, Inventory, Link, Mission, Tenant
 from controller.inventory.views import device_provinces
 
 
@@ -53,6 +53,9 @@ class SiteIndex:
             self.sites[dc.code]
             for dc in sorted(inv.datacentres, key=lambda dc: (dc.role != "primary", dc.code))
         ]
+        for mission in inv.missions:
+            self.sites[mission.code] = Site(mission.code, mission.name, "mission", "")
+        self.missions: list[Mission] = sorted(inv.missions, key=lambda x: x.code)
         self.provinces = [
             ProvinceInfo(
                 p.code,

@@ -25,6 +25,8 @@ LAB_ROUTERS = (
     "pr-kh12",
     "pr-kh17",
     "pr-kh2",
+    "ms-fr-par",  # the missions' routers are FRR too (reached over their tunnels)
+    "ms-jp-tyo",
 )
 GOVNET = [
     sys.executable,

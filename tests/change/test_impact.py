@@ -30,9 +30,10 @@ def national() -> Network:
     return Network(load_inventory(ROOT / "inventory/cambodia"))
 
 
-def test_battambangs_uplink_isolates_pr_kh2_and_its_four_communes() -> None:
+def test_battambangs_uplink_isolates_pr_kh2_its_four_communes_and_its_collector() -> None:
     result = lab().impact(Failure(links=(BATTAMBANG_UPLINK,)))
     assert result.names("isolated") == [
+        "col-kh2",
         "cpe-020101",
         "cpe-020102",
         "cpe-020301",
@@ -42,7 +43,8 @@ def test_battambangs_uplink_isolates_pr_kh2_and_its_four_communes() -> None:
     assert result.isolated_sites == ("020101", "020102", "020301", "020302", "KH-2")
     assert result.names("degraded") == [] and result.names("down") == []
     assert result.tenants == ()
-    assert result.names("unmonitored") == result.names("isolated")
+    # Battambang's regional collector (an NMS node) is cut off with them and still polls them
+    assert result.names("unmonitored") == []
 
 
 def test_siem_reaps_core_uplink_isolates_nothing_and_degrades_pr_kh17_only() -> None:
@@ -58,6 +60,7 @@ def test_core_1_down_isolates_every_site_but_the_dr_side() -> None:
     assert result.names("down") == ["core-1"]
     isolated = set(result.names("isolated"))
     dr_side = {"pr-kh17", "cpe-170101", "cpe-170102", "cpe-171001", "cpe-171002"}
+    dr_side |= {"ms-fr-par", "ms-jp-tyo"}  # missions tunnel to both data centres
     assert isolated.isdisjoint(dr_side | {"ndc-1", "dr-1"})
     everything_else = {d.name for d in lab().inv.devices} - dr_side - {"ndc-1", "dr-1", "core-1"}
     assert isolated == everything_else
@@ -79,7 +82,7 @@ def test_the_nms_behind_a_failed_core_leaves_the_whole_network_unmonitored() -> 
 
 def test_a_whole_site_down_is_down_not_isolated() -> None:
     result = lab().impact(Failure(sites=("KH-2",)))
-    assert result.names("down") == ["pr-kh2"]
+    assert result.names("down") == ["col-kh2", "pr-kh2"]  # the site's collector with it
     assert "pr-kh2" not in result.names("isolated")
     assert "KH-2" not in result.isolated_sites
     assert result.names("isolated") == ["cpe-020101", "cpe-020102", "cpe-020301", "cpe-020302"]

@@ -31,6 +31,7 @@ BATTAMBANG_UPLINK = "core-1:eth5--pr-kh2:eth1"
 SIEM_REAP_CORE_UPLINK = "core-1:eth4--pr-kh17:eth1"
 BATTAMBANG = {"pr-kh2", "cpe-020101", "cpe-020102", "cpe-020301", "cpe-020302"}
 DR_SIDE = {"ndc-1", "dr-1", "pr-kh17", "cpe-170101", "cpe-170102", "cpe-171001", "cpe-171002"}
+MISSIONS = {"ms-fr-par", "ms-jp-tyo"}  # tunnels to both data centres
 
 
 @cache
@@ -47,7 +48,7 @@ def targets() -> set[str]:
     return {d.name for d in lab().inv.devices if d.role.value != "nms"}
 
 
-def test_battambangs_uplink_is_cut_at_core_1_and_its_five_devices_answer_nobody() -> None:
+def test_battambangs_uplink_cut_at_core_1_leaves_its_five_devices_to_their_collector() -> None:
     impact = lab().impact(Failure(links=(BATTAMBANG_UPLINK,)))
     assert [f.as_text() for f in lab_faults(lab(), impact.failure, nodes())] == [
         "link-down core-1:eth5"
@@ -55,8 +56,9 @@ def test_battambangs_uplink_is_cut_at_core_1_and_its_five_devices_answer_nobody(
     want = expectation(lab(), impact, nodes())
     assert set(want.addresses) == targets()
     assert want.connected == targets() - BATTAMBANG
-    assert want.monitored == targets() - BATTAMBANG
-    assert want.nms == ("nms-1",) and want.observers == ("dr-1", "ndc-1")
+    # Battambang's regional collector is cut off with its sites and still polls them
+    assert want.monitored == targets()
+    assert want.nms == ("col-kh2", "nms-1") and want.observers == ("dr-1", "ndc-1")
     assert want.addresses["cpe-020101"] == "10.255.0.111"
 
 
@@ -66,13 +68,14 @@ def test_siem_reaps_core_uplink_cuts_nothing_off_so_every_target_answers() -> No
     assert want.connected == want.monitored == targets()
 
 
-def test_core_1_down_stops_it_leaves_the_dr_side_connected_and_the_nms_blind() -> None:
+def test_core_1_down_leaves_the_dr_side_connected_and_only_battambangs_collector_seeing() -> None:
     impact = lab().impact(Failure(devices=("core-1",)))
     assert [f.as_text() for f in lab_faults(lab(), impact.failure, nodes())] == ["node-stop core-1"]
     want = expectation(lab(), impact, nodes())
     assert "core-1" not in want.addresses  # a failed device is not a target
-    assert want.connected == DR_SIDE
-    assert want.monitored == frozenset()  # the NMS hangs off core-1 alone
+    assert want.connected == DR_SIDE | MISSIONS
+    # the NMS hangs off core-1; only Battambang's collector still sees its own province
+    assert want.monitored == BATTAMBANG
 
 
 def test_a_site_failure_stops_every_device_at_the_site() -> None:

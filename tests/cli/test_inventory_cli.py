@@ -110,7 +110,7 @@ def test_export_ansible_is_accepted_by_ansible_inventory(tmp_path: Path) -> None
     )
     assert listed.returncode == 0, listed.stderr
     data = json.loads(listed.stdout)
-    assert len(data["_meta"]["hostvars"]) == 1765
+    assert len(data["_meta"]["hostvars"]) == 1785
     assert "pr-kh12" in data["role_province_router"]["hosts"]
     assert "cpe-120101" in data["province_kh_12"]["hosts"]
     assert data["_meta"]["hostvars"]["mr-mef"]["govnet_tenant"] == "MEF"

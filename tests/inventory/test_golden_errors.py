@@ -32,6 +32,7 @@ def test_there_is_a_golden_case_for_every_error_class() -> None:
         "rack_unit_collision",
         "rack_power_over_budget",
         "inline_secrets",
+        "mission_problems",
     } <= names
 
 

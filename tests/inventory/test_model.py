@@ -89,6 +89,14 @@ def test_slo_section_overrides_a_roles_defaults_field_by_field(tmp_path: Path) -
     assert inv.slo_for(Role.CORE) == DEFAULT_SLO[Role.CORE]
 
 
+def test_every_role_has_an_slo_and_a_mission_router_gets_the_internet_one(tmp_path: Path) -> None:
+    assert set(DEFAULT_SLO) == set(Role)
+    assert DEFAULT_SLO[Role.MISSION_ROUTER] == SloLevel(99.5, 0.350, 0.020)
+    (tmp_path / "inv.yaml").write_text(BASE + "slo:\n  mission-router: {rtt_p95_seconds: 0.3}\n")
+    inv = load_inventory(tmp_path / "inv.yaml")
+    assert inv.slo_for(Role.MISSION_ROUTER) == SloLevel(99.5, 0.3, 0.020)
+
+
 def test_slo_values_and_roles_are_validated_with_their_line(tmp_path: Path) -> None:
     (tmp_path / "inv.yaml").write_text(
         BASE + "slo:\n  cpe: {availability_percent: 120}\n  router: {loss_ratio: 0.1}\n"

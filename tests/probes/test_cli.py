@@ -15,7 +15,7 @@ def test_targets_json_lists_parents_and_profiles() -> None:
     result = govnet("probe", "targets", "--json", "-i", str(ROOT / "inventory/lab"))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["shard"] == "1/1" and len(data["targets"]) == 21
+    assert data["shard"] == "1/1" and len(data["targets"]) == 23
     pr = next(t for t in data["targets"] if t["device"] == "pr-kh17")
     assert pr["parents"] == ["core-1", "dr-1"] and pr["snmp_version"] == "3"
 
@@ -26,13 +26,13 @@ def test_targets_of_a_shard() -> None:
         result = govnet("probe", "targets", "--json", "--shard", f"{i}/3", "-i", "inventory/lab")
         assert result.returncode == 0, result.stderr
         counts.append(len(json.loads(result.stdout)["targets"]))
-    assert sum(counts) == 21
+    assert sum(counts) == 23
 
 
 def test_targets_table_is_readable() -> None:
     result = govnet("probe", "targets", "-i", "inventory/lab")
     assert result.returncode == 0, result.stderr
-    assert "pr-kh17" in result.stdout and "21 targets (shard 1/1)" in result.stdout
+    assert "pr-kh17" in result.stdout and "23 targets (shard 1/1)" in result.stdout
 
 
 def test_traps_without_a_trap_file_is_one_line(tmp_path: Path) -> None:
@@ -134,3 +134,18 @@ def test_lab_and_no_netns_exclude_each_other(tmp_path: Path) -> None:
     lab = str(_unstarted_lab(tmp_path))
     result = govnet("probe", "run", "-i", "inventory/lab", "--lab", lab, "--no-netns")
     assert result.returncode == 2 and "--lab and --no-netns exclude each other" in result.stderr
+
+
+def test_targets_of_a_collector_are_its_regions_sites() -> None:
+    result = govnet(
+        "probe", "targets", "--json", "--collector", "battambang", "-i", "inventory/lab"
+    )
+    assert result.returncode == 0, result.stderr
+    names = sorted(t["device"] for t in json.loads(result.stdout)["targets"])
+    assert names == ["cpe-020101", "cpe-020102", "cpe-020301", "cpe-020302", "pr-kh2"]
+
+
+def test_collector_and_shard_exclude_each_other_in_one_line() -> None:
+    result = govnet("probe", "serve", "--collector", "ndc", "--shard", "1/2", "-i", "inventory/lab")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --collector and --shard exclude each other"

@@ -114,7 +114,7 @@ def test_reachability_metrics_suppress_communes_behind_a_down_router(
 def test_self_metrics_and_traps(registry: CollectorRegistry) -> None:
     get = registry.get_sample_value
     assert get("govnet_probe_cycle_duration_seconds") == 1.25
-    assert get("govnet_probe_targets", {"state": "polled"}) == 16
+    assert get("govnet_probe_targets", {"state": "polled"}) == 18
     assert get("govnet_probe_targets", {"state": "failed"}) == 5
     assert get("govnet_probe_overruns_total") == 0
     assert get("govnet_probe_last_cycle_timestamp_seconds") == 1_700_000_000.0

@@ -90,7 +90,7 @@ def eth1_up(cycle: Cycle, device: str) -> bool | None:
 
 def test_every_node_and_commune_site_answers_snmpv3_and_icmp(lab: object) -> None:
     cycle = poll_until(lambda c: c.failed == 0, timeout=90)  # OSPF converging
-    assert len(cycle.targets) == 21
+    assert len(cycle.targets) == 23
     assert cycle.failed == 0, {
         name: (cycle.snmp[name].reason, cycle.icmp[name].loss_ratio)
         for name in cycle.snmp
@@ -142,4 +142,4 @@ def test_cli_run_from_the_lab_namespace(lab: object) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["targets"] == 21 and data["failed"] == 0
+    assert data["targets"] == 23 and data["failed"] == 0

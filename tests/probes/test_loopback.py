@@ -19,7 +19,7 @@ from controller.inventory import load_inventory
 from probes import ber
 from probes.agents import AgentPool
 from probes.credentials import resolve_all
-from probes.cycle import make_plan, run_cycle
+from probes.cycle import Pings, make_plan, run_cycle
 from probes.icmp import IcmpSettings, Pinger
 from probes.model import Cycle, Reachability, SnmpResult, Target
 from probes.service import ProbeState, ServiceConfig, run_once
@@ -197,9 +197,9 @@ def test_reachability_is_published_when_the_pings_are_back_before_snmp_gives_up(
     )  # the previous cycle, published
     seen: list[tuple[float, dict[str, Reachability], Cycle | None]] = []
 
-    def reached(icmp: object, states: dict[str, Reachability], upstream: object) -> None:
-        state.publish_reachability(icmp, states, upstream)  # type: ignore[arg-type]
-        seen.append((time.perf_counter(), states, state.snapshot()[0]))
+    def reached(pings: Pings) -> None:
+        state.publish_reachability(pings)
+        seen.append((time.perf_counter(), pings.reachability, state.snapshot()[0]))
 
     async def one() -> Cycle:
         snmp = SnmpPoller(resolve_all(plan.targets, ENV), settings)
@@ -223,7 +223,7 @@ def test_reachability_is_published_when_the_pings_are_back_before_snmp_gives_up(
 def test_reachability_before_any_complete_cycle_is_not_published(tmp_path: Path) -> None:
     plan = make_plan(build_targets(load_inventory(write_inventory(tmp_path, CPES))))
     state = ProbeState(plan, TrapStore())
-    state.publish_reachability({}, {t.name: Reachability.UP for t in plan.targets}, {})
+    state.publish_reachability(Pings({}, {t.name: Reachability.UP for t in plan.targets}, {}, {}))
     assert state.snapshot() == (None, 0, 0)
 
 

@@ -23,7 +23,7 @@ def national() -> dict[str, Target]:
 def test_every_device_but_the_nms_is_a_target() -> None:
     targets = lab()
     assert "nms-1" not in targets
-    assert len(targets) == 21
+    assert len(targets) == 23
     assert sum(1 for t in targets.values() if t.role == "cpe") == 12
 
 
@@ -52,6 +52,12 @@ def test_pr_kh17_is_dual_homed_to_the_core_and_the_dr_site() -> None:
     assert lab()["pr-kh17"].parents == ("core-1", "dr-1")
 
 
+def test_a_mission_hangs_off_both_data_centre_gateways_its_tunnels_end_on() -> None:
+    mission = lab()["ms-fr-par"]
+    assert mission.parents == ("dr-1", "ndc-1") and mission.level == 2
+    assert (mission.site, mission.role, mission.province) == ("FR-PAR", "mission-router", "")
+
+
 def test_national_inventory_polls_every_device_with_snmpv3_authpriv() -> None:
     profiles = {t.snmp_profile_name: t.snmp_profile for t in national().values()}
     assert sorted(profiles) == ["cpe-v3", "noc-v3"]
@@ -61,7 +67,7 @@ def test_national_inventory_polls_every_device_with_snmpv3_authpriv() -> None:
 
 def test_national_profiles_and_dual_homed_province_routers() -> None:
     targets = national()
-    assert len(targets) == 1764  # 1,765 devices less the NMS
+    assert len(targets) == 1784  # 1,785 devices less the NMS
     cpes = [t for t in targets.values() if t.role == "cpe"]
     assert len(cpes) == 1652
     assert {t.snmp_profile_name for t in cpes} == {"cpe-v3"}

@@ -152,9 +152,15 @@ def test_register_inventory_resolves_every_secret_reference_of_the_model(
     monkeypatch.setenv("GOVNET_LAB_SNMP_PRIV", "lab-priv-value")
     monkeypatch.setenv("GOVNET_LAB_SNMP_COMMUNITY", "lab-community-value")
     monkeypatch.delenv("GOVNET_LAB_SSH_PASSWORD", raising=False)
+    monkeypatch.setenv("GOVNET_LAB_IPSEC_PSK_FR_PAR", "lab-psk-paris")
+    monkeypatch.setenv("GOVNET_LAB_IPSEC_PSK_JP_TYO", "lab-psk-tokyo")
     inv = load_inventory(ROOT / "inventory/lab")
     refs = dict(masking.secret_references(inv))
     assert refs == {
+        "missions[0].tunnels[0].psk": "env:GOVNET_LAB_IPSEC_PSK_FR_PAR",
+        "missions[0].tunnels[1].psk": "env:GOVNET_LAB_IPSEC_PSK_FR_PAR",
+        "missions[1].tunnels[0].psk": "env:GOVNET_LAB_IPSEC_PSK_JP_TYO",
+        "missions[1].tunnels[1].psk": "env:GOVNET_LAB_IPSEC_PSK_JP_TYO",
         "credentials.snmp.lab-v3.auth": "env:GOVNET_LAB_SNMP_AUTH",
         "credentials.snmp.lab-v3.priv": "env:GOVNET_LAB_SNMP_PRIV",
         "credentials.snmp.lab-v2c.community": "env:GOVNET_LAB_SNMP_COMMUNITY",
@@ -166,6 +172,8 @@ def test_register_inventory_resolves_every_secret_reference_of_the_model(
         "lab-auth-value",
         "lab-priv-value",
         "lab-community-value",
+        "lab-psk-paris",
+        "lab-psk-tokyo",
     }
 
 

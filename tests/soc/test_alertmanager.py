@@ -28,7 +28,7 @@ def amtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_amtool_check_config() -> None:
     result = amtool("check-config", str(CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 inhibit rules" in result.stdout
+    assert "4 inhibit rules" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -191,3 +191,75 @@ def test_a_dead_national_core_suppresses_everything_downstream(alertmanager: str
     assert result.pop("GovnetProbeShardMissing@national") == []
     for name, by in result.items():
         assert by == ["GovnetCoreOutage"], name
+
+
+def _by_site(url: str, case: str, count: int) -> dict[str, list[str]]:
+    def complete() -> dict[str, list[str]] | None:
+        alerts = am_get(url, "/api/v2/alerts?filter=" + f'case="{case}"')
+        names = {a["fingerprint"]: a["labels"]["alertname"] for a in alerts}
+        found = {
+            f"{a['labels']['alertname']}@{a['labels']['site']}": sorted(
+                names.get(f, "?") for f in a["status"]["inhibitedBy"]
+            )
+            for a in alerts
+        }
+        return found if len(found) == count else None
+
+    return wait_until(complete, 10, f"the {case} alerts in Alertmanager")
+
+
+def test_every_mission_tunnel_to_a_data_centre_down_is_one_alert_for_the_data_centre(
+    alertmanager: str,
+) -> None:
+    def mission(name: str, site: str, datacentre: str, **extra: str) -> dict[str, str]:
+        return {**labels(name, "abroad", "mission", site=site, datacentre=datacentre), **extra}
+
+    alerts = [
+        labels(
+            "GovnetMissionTunnelsDownAtDatacentre",
+            "abroad",
+            "datacentre",
+            site="NDC",
+            datacentre="NDC",
+            severity="major",
+            team="dc",
+        ),
+        mission("GovnetMissionRedundancyLost", "FR-PAR", "NDC", tunnel="fr-par-ndc"),
+        mission("GovnetMissionRedundancyLost", "JP-TYO", "NDC", tunnel="jp-tyo-ndc"),
+        # the DR side is not the cause of this one: it stays visible
+        mission("GovnetMissionRedundancyLost", "US-WAS", "DR", tunnel="us-was-dr"),
+        mission("GovnetIpsecAuthFailure", "TH-BKK", "NDC", team="security", scope="security"),
+    ]
+    push_alerts(alertmanager, [am_alert({**a, "case": "missions"}) for a in alerts])
+    result = _by_site(alertmanager, "missions", len(alerts))
+    # (alerts of earlier cases, e.g. a national core outage, may still inhibit it: "?")
+    assert set(result["GovnetMissionTunnelsDownAtDatacentre@NDC"]) <= {"?"}
+    assert result["GovnetMissionRedundancyLost@FR-PAR"] == ["GovnetMissionTunnelsDownAtDatacentre"]
+    assert result["GovnetMissionRedundancyLost@JP-TYO"] == ["GovnetMissionTunnelsDownAtDatacentre"]
+    assert result["GovnetMissionRedundancyLost@US-WAS"] == []
+    assert result["GovnetIpsecAuthFailure@TH-BKK"] == []  # security events are never muted
+
+
+def test_a_data_centre_gateway_down_mutes_the_missions_tunnel_warnings_to_it(
+    alertmanager: str,
+) -> None:
+    alerts = [
+        labels(
+            "GovnetDatacentreDown",
+            "KH-17",
+            "datacentre",
+            site="DR",
+            datacentre="DR",
+            severity="critical",
+            team="dc",
+            device="dr-1",
+        ),
+        {
+            **labels("GovnetMissionRedundancyLost", "abroad", "mission", site="FR-PAR"),
+            "datacentre": "DR",
+            "tunnel": "fr-par-dr",
+        },
+    ]
+    push_alerts(alertmanager, [am_alert({**a, "case": "dc-gateway"}) for a in alerts])
+    result = _by_site(alertmanager, "dc-gateway", len(alerts))
+    assert result["GovnetMissionRedundancyLost@FR-PAR"] == ["GovnetDatacentreDown"]

@@ -27,6 +27,8 @@ def one_red_line(stderr: str) -> str:
         (["soc", "up", "--probe", "nowhere"], "expected HOST:PORT"),
         (["soc", "up", "--retention", "forever"], "a duration such as 15d"),
         (["soc", "up", "--probes-file", "/nonexistent"], "no such file"),
+        (["soc", "up", "--lab", "topologies/lab.clab.yml"], "--lab goes with --collectors"),
+        (["soc", "up", "--collectors"], "has no collectors section"),
         (["soc", "serve", "--host", "0.0.0.0"], "listens on loopback only"),
         (["soc", "serve", "--host", "example.org"], "an IP address"),
         (["soc", "serve", "--port", "22"], "choose a port between 1024 and 65535"),

@@ -105,5 +105,5 @@ def test_the_inventory_textfile_parses_as_prometheus_text() -> None:
 
     text = inventory_textfile(load_inventory(ROOT / "inventory/lab"))
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    assert len(families["govnet_device_info"].samples) == 22
-    assert len(families["govnet_link_info"].samples) == 2 * 23
+    assert len(families["govnet_device_info"].samples) == 25
+    assert len(families["govnet_link_info"].samples) == 2 * 24

@@ -29,7 +29,7 @@ from tests.soc.helpers import free_ports, own_pids_alive
 
 pytestmark = pytest.mark.lab
 PASSWORD = "e2e-lab-password"
-TARGETS = 21  # every lab device but the NMS
+TARGETS = 23  # every lab device but the NMS
 
 
 @dataclass

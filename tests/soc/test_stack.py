@@ -92,7 +92,7 @@ def test_up_twice_reload_status_down(stack: SocStack, tmp_path: Path) -> None:
         info = wait_until(
             lambda: prom_query(url, "count(govnet_link_info)"), 20, "the inventory's link info"
         )
-        assert info[0]["value"][1] == "46"
+        assert info[0]["value"][1] == "48"
         assert [s.state for s in stack.status()] == ["running"] * 3
     finally:
         stopped = stack.down()

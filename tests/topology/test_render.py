@@ -51,7 +51,7 @@ def test_the_lab_runs_every_router_as_frr_and_every_commune_as_its_own_node() ->
     inv = load_inventory(ROOT / "inventory/lab")
     bundle = render_topology(inv, "lab", CommuneMode.auto)
     nodes = bundle.topology["topology"]["nodes"]
-    assert sum(1 for n in nodes.values() if n.get("group") == "routers") == 9
+    assert sum(1 for n in nodes.values() if n.get("group") == "routers") == 11
     assert (
         "cpe-120101" in nodes
         and "ip addr add 10.255.0.101/32 dev lo" in nodes["cpe-120101"]["exec"]

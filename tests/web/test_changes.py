@@ -56,7 +56,8 @@ def test_staff_see_every_change_by_state_with_window_elements_and_impact(
     running, planned = _section(page.text, "running"), _section(page.text, "planned")
     finished = _section(page.text, "finished")
     assert "Battambang optics" in running and f"link {BATTAMBANG_UPLINK}" in running
-    assert "5 isolated (5 sites)" in running  # pr-kh2 and its four communes
+    # pr-kh2, its four communes and Battambang's collector (col-kh2, at pr-kh2's site KH-2)
+    assert "6 isolated (5 sites)" in running
     assert "MEF uplink re-patch" in planned and "cuts off MEF" in planned
     assert "MoH router firmware" in finished and "1 down" in finished
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d – \d\d:\d\d ICT", running)
@@ -131,7 +132,7 @@ def test_the_overview_has_a_banner_for_each_running_change_only(
     banners = re.findall(r'<p class="banner-change">(.*?)</p>', client.get("/").text, re.S)
     assert len(banners) == 1
     assert f"Change {changes['battambang']} is running" in banners[0]
-    assert "Battambang optics" in banners[0] and "5 isolated" in banners[0]
+    assert "Battambang optics" in banners[0] and "6 isolated" in banners[0]
     assert f'href="/changes/{changes["battambang"]}"' in banners[0]
 
 

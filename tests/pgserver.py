@@ -4,6 +4,9 @@ that dir — so suites running at the same time never meet.
 
 PostgreSQL refuses to run as root: under root the server runs as the ``postgres`` system
 user, which owns the temp dir. It is stopped by its PID and the dir removed at the end.
+A run killed outright (SIGKILL skips every ``finally``) leaves its server behind: the dir
+names the test process that owns it, and the next start stops the servers of owners that
+are gone (:func:`sweep_stale`).
 Settings for speed (``fsync=off``): the cluster is thrown away after the session.
 """
 
@@ -27,6 +30,9 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 SUPERUSER = "govnet_admin"
+PREFIX = "govnet-pg-"
+OWNER = "owner"
+"""In each server's dir: the test process that started it, as ``<pid> <start time>``."""
 PASSWORD_USER = "govnet_pw"
 """A role that must give a password (scram-sha-256): the auth-failure tests use it."""
 
@@ -73,12 +79,70 @@ def _as_postgres() -> dict[str, object]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+def _started(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot), or None once it is gone: with the
+    PID it names one process, even after the PID is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _owner() -> str:
+    return f"{os.getpid()} {_started(os.getpid())}"
+
+
+def _owner_alive(text: str) -> bool:
+    pid, _, started = text.strip().partition(" ")
+    return pid.isdigit() and _started(int(pid)) == started
+
+
+def _postmaster(root: Path) -> int | None:
+    """The PID in the dir's postmaster.pid if that process is a postgres serving this very
+    data dir (so a reused PID is never signalled); else None."""
+    try:
+        pid = int((root / "data/postmaster.pid").read_text().split("\n", 1)[0])
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    serving = Path(os.fsdecode(argv[0])).name == "postgres" and os.fsencode(root / "data") in argv
+    return pid if serving else None
+
+
+def sweep_stale(tmp: Path | None = None) -> list[Path]:
+    """Stop and remove the servers whose owning test process is gone; the dirs removed.
+    A dir without an owner file, or whose owner still runs, is left alone."""
+    removed = []
+    for root in sorted(Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*")):
+        try:
+            owner = (root / OWNER).read_text()
+        except OSError:
+            continue
+        if _owner_alive(owner):
+            continue
+        pid = _postmaster(root)
+        if pid is not None:
+            os.kill(pid, signal.SIGINT)  # fast shutdown, as _stop
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _postmaster(root) == pid and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _postmaster(root) == pid:
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
 @contextmanager
-def running() -> Iterator[PgServer]:
-    """initdb, start, yield the running server; stop it by PID and remove every file."""
-    root = Path(tempfile.mkdtemp(prefix="govnet-pg-"))
+def running(parent: Path | None = None) -> Iterator[PgServer]:
+    """initdb, start, yield the running server; stop it by PID and remove every file.
+    Its dir is made in ``parent`` (default: the temp dir), after :func:`sweep_stale` there."""
+    sweep_stale(parent)
+    root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
     process: subprocess.Popen[bytes] | None = None
     try:
+        (root / OWNER).write_text(_owner(), encoding="utf-8")
         (root / "sock").mkdir()
         if os.geteuid() == 0:
             entry = pwd.getpwnam("postgres")

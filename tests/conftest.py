@@ -11,13 +11,17 @@ from typing import Any
 import pytest
 
 from controller.store import URL_VARIABLE
-from tests import pgserver
+from tests import pgserver, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # A developer's own GOVNET_DATABASE_URL never reaches the tests: the `backend` fixture
 # decides which store a test uses.
 os.environ.pop(URL_VARIABLE, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    terminate.install()  # SIGTERM tears the session down, as Ctrl-C does
 
 
 def in_ci() -> bool:

@@ -65,8 +65,10 @@ def failures(results: list[DeviceResult]) -> list[str]:
     return [f"{r.device}: {r.status} {r.message}" for r in results if r.failed]
 
 
-def govnet_process(verb: str, inventory: Path, topology: Path, state: Path, workers: int) -> float:
-    """`govnet link VERB --all` as a whole process; its wall time."""
+def govnet_process(
+    verb: str, inventory: Path, topology: Path, state: Path, workers: int
+) -> tuple[float, dict[str, object]]:
+    """`govnet link VERB --all` as a whole process; its wall time and its --json."""
     argv = [str(ROOT / ".venv/bin/govnet"), "link", verb, "--all", "-i", str(inventory)]
     argv += ["--lab", str(topology), "--state-dir", str(state), "--workers", str(workers)]
     argv += ["--trust-on-first-use", "--json"]
@@ -75,7 +77,36 @@ def govnet_process(verb: str, inventory: Path, topology: Path, state: Path, work
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"govnet link {verb} failed ({done.returncode}): {done.stderr[-600:]}")
-    return elapsed
+    return elapsed, json.loads(done.stdout)
+
+
+def step_name(step: str) -> str:
+    """ "pushing 9 commands" and "verifying (12 link(s) touched)" as one step each."""
+    return re.sub(r"\d+", "N", re.sub(r"\s*\(.*\)$", "", step))
+
+
+def where_the_time_went(report: dict[str, object]) -> list[tuple[str, int, float, float, float]]:
+    """Per step of `govnet link apply --json`'s devices, in the order steps begin: how
+    many devices took it, the median and longest time a device spent in it (until its
+    next step), and when the last device entered it (seconds since the apply began)."""
+    spent: dict[str, list[float]] = {}
+    entered: dict[str, float] = {}
+    first: dict[str, float] = {}
+    devices = report.get("devices")
+    for device in devices if isinstance(devices, list) else []:
+        steps = [(float(s["at"]), step_name(str(s["step"]))) for s in device.get("steps", [])]
+        if not steps:
+            continue
+        end = max(steps[-1][0], float(device.get("seconds", 0.0)))
+        for (at, name), (after, _) in zip(steps, [*steps[1:], (end, "")], strict=True):
+            spent.setdefault(name, []).append(after - at)
+            entered[name] = max(entered.get(name, 0.0), at)
+            first[name] = min(first.get(name, at), at)
+    rows = []
+    for name in sorted(spent, key=lambda n: first[n]):
+        times = sorted(spent[name])
+        rows.append((name, len(times), times[len(times) // 2], times[-1], entered[name]))
+    return rows
 
 
 def nornir_process(
@@ -110,7 +141,9 @@ def nornir_process(
     return elapsed
 
 
-def bench(name: str, workers: int) -> dict[str, float]:
+def bench(
+    name: str, workers: int
+) -> tuple[dict[str, float], list[tuple[str, int, float, float, float]]]:
     topology = ROOT / f"topologies/{name}.clab.yml"
     lab = Lab(topology)
     was_up = lab.is_up()
@@ -126,6 +159,7 @@ def bench(name: str, workers: int) -> dict[str, float]:
             changed = with_ospf_cost(base, Path(tmp) / "inventory")
             state = Path(tmp) / "state"
             figures: dict[str, float] = {}
+            steps: list[tuple[str, int, float, float, float]] = []
             engine = engine_for(changed, topology, state, workers)
             figures["routers"] = len(engine.specs)
             planned = engine.plan()
@@ -133,8 +167,11 @@ def bench(name: str, workers: int) -> dict[str, float]:
                 raise SystemExit(f"{name}: plan failed: {failures(planned)[:3]}")
             plans = {r.device: r.commands for r in planned}
             figures["commands"] = sum(len(c) for c in plans.values())
-            figures["govnet plan"] = govnet_process("plan", changed, topology, state, workers)
-            figures["govnet apply"] = govnet_process("apply", changed, topology, state, workers)
+            figures["govnet plan"], _ = govnet_process("plan", changed, topology, state, workers)
+            figures["govnet apply"], applied = govnet_process(
+                "apply", changed, topology, state, workers
+            )
+            steps = where_the_time_went(applied)
             engine_for(base, topology, state, workers).apply()  # revert
             netns = lab.plan.mgmt_netns
             figures["peer push"] = nornir_process(engine, plans, netns, workers, Path(tmp))
@@ -144,7 +181,7 @@ def bench(name: str, workers: int) -> dict[str, float]:
             reverted = engine_for(base, topology, state, workers).apply()
             if failures(reverted):
                 raise SystemExit(f"{name}: revert failed: {failures(reverted)[:3]}")
-            return figures
+            return figures, steps
     finally:
         if not was_up:
             lab.down()
@@ -158,9 +195,11 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("the lab needs root")
     rows = []
+    breakdowns = []
     for name in args.topology or ["lab", "national"]:
-        figures = bench(name, args.workers)
+        figures, steps = bench(name, args.workers)
         rows.append((name, figures))
+        breakdowns.append((name, steps))
     print(
         f"{'topology':<10}{'routers':>8}{'cmds':>7}{'plan s':>9}{'apply s':>9}"
         f"{'nornir push s':>15}{'apply/peer':>12}"
@@ -176,6 +215,11 @@ def main() -> None:
         " (Nornir 3 + nornir-netmiko: send_config, save_config) was given no backup and no"
         " verification; govnet apply backs up, pushes, saves and verifies every touched link."
     )
+    for name, steps in breakdowns:
+        print(f"\ngovnet apply, {name}: seconds per device in each step (from its --json)")
+        print(f"  {'step':<34}{'devices':>8}{'median':>8}{'max':>8}{'last in at':>12}")
+        for step, count, median, longest, last in steps:
+            print(f"  {step:<34}{count:>8}{median:>8.2f}{longest:>8.2f}{last:>12.2f}")
     national = dict(rows).get("national")
     if national is not None:
         ratio = national["govnet apply"] / national["peer push"]

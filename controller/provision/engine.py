@@ -144,6 +144,8 @@ class DeviceResult:
     diff: str = ""
     checks: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    steps: list[tuple[float, str]] = field(default_factory=list)
+    """The device's steps as the progress showed them: (seconds since the run began, step)."""
 
     @property
     def failed(self) -> bool:
@@ -159,6 +161,7 @@ class DeviceResult:
             "diff": self.diff,
             "checks": self.checks,
             "seconds": round(self.seconds, 3),
+            "steps": [{"at": round(at, 3), "step": step} for at, step in self.steps],
         }
 
 
@@ -196,7 +199,10 @@ class Engine:
         self.inv = inv
         self.specs = specs
         self.options = options
-        self.progress = progress
+        self._show = progress
+        self._began = time.monotonic()
+        self._steps: dict[str, list[tuple[float, str]]] = {}
+        self._steps_lock = threading.Lock()
         self.hostkeys = HostKeyStore(options.state_dir / "known_hosts")
         self.backups = BackupStore(options.state_dir / "backups")
         self.audit = AuditLog(options.state_dir / "audit.log")
@@ -208,6 +214,17 @@ class Engine:
         self._stopping = threading.Event()
 
     # ----------------------------------------------------------------- helpers
+
+    def progress(self, device: str, step: str) -> None:
+        """Show a device's step, and keep it with its time for the device's result."""
+        with self._steps_lock:
+            self._steps.setdefault(device, []).append((time.monotonic() - self._began, step))
+        self._show(device, step)
+
+    def _with_steps(self, result: DeviceResult) -> DeviceResult:
+        with self._steps_lock:
+            result.steps = list(self._steps.get(result.device, []))
+        return result
 
     def _parallel(self, func: Callable[[_Work], T], items: list[_Work]) -> list[T]:
         """``func`` over ``items`` in at most ``workers`` threads. When the caller is
@@ -308,7 +325,7 @@ class Engine:
                 )
                 self.progress(work.spec.device.name, status)
             assert work.result is not None
-            results.append(work.result)
+            results.append(self._with_steps(work.result))
         return results
 
     def read_running(self) -> dict[str, str | GovnetError]:
@@ -417,7 +434,7 @@ class Engine:
             assert work.result is not None
             if not work.result.seconds:
                 work.result.seconds = time.monotonic() - work.started
-            results.append(work.result)
+            results.append(self._with_steps(work.result))
             self.audit.append(
                 "apply",
                 change=change.id if change else "",

@@ -153,6 +153,17 @@ def test_a_new_ministry_link_is_planned_applied_verified_and_idempotent(
     assert {r["status"] for r in results.values()} == {"applied"}
     assert "ok: dr-1 eth4 OSPF Full" in results["dr-1"]["checks"]
     assert "ok: mr-mef pings 10.254.0.30" in results["mr-mef"]["checks"]
+    # each device's steps, timed, in the order it went through them (for the operator
+    # and bench/provision.py: where an apply spends its time)
+    steps = results["dr-1"]["steps"]
+    names = [s["step"] for s in steps]
+    phases = ("connecting", "reading running config", "taking a baseline", "pushing")
+    phases += ("verifying", "applied")
+    found = [[i for i, n in enumerate(names) if n.startswith(p)][:1] for p in phases]
+    assert all(found) and found == sorted(found), names
+    assert names[0] == "connecting" and names[-1] == "applied", names
+    times = [s["at"] for s in steps]
+    assert times == sorted(times) and times[-1] <= results["dr-1"]["seconds"] + 1.0, steps
     # the ministry is now reachable from the NDC over the new link too
     ns_run("clab-lab-ndc-1", "ping", "-c", "2", "-W", "2", "10.254.0.31")
 

@@ -33,7 +33,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
-from controller.text import Text
+from controller.text import N_, Text
 
 LOCALE_DIR = Path(__file__).parent / "web" / "locale"
 LANGUAGES = ("en", "km")
@@ -55,6 +55,29 @@ def translations(language: str) -> NullTranslations:
     write_mo(binary, catalog)  # fuzzy entries left out, as msgfmt does
     binary.seek(0)
     return Translations(binary)
+
+
+# Device roles as people read them (the codes stay in the inventory, the CLI, the API and
+# the CSV/JSON). The English is the code itself, as engineers write it in the inventory.
+ROLE_NAMES = {
+    "core": N_("core"),
+    "province-router": N_("province-router"),
+    "ministry-router": N_("ministry-router"),
+    "dc-gateway": N_("dc-gateway"),
+    "dc-switch": N_("dc-switch"),
+    "tor": N_("tor"),
+    "firewall": N_("firewall"),
+    "cpe": N_("cpe"),
+    "nms": N_("nms"),
+    "mission-router": N_("mission-router"),
+}
+
+
+def role_name(code: object, language: str) -> str:
+    """A device role (its code or :class:`~controller.inventory.model.Role`) in
+    ``language``; a code govnet does not know is shown as it is."""
+    text = ROLE_NAMES.get(str(code))
+    return str(code) if text is None else text.translated(translations(language).gettext)
 
 
 def translate(value: object, language: str) -> object:

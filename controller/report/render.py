@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from controller import charts
 from controller.errors import GovnetError, UsageError
-from controller.i18n import LANGUAGES, Say, say
+from controller.i18n import LANGUAGES, Say, role_name, say
 from controller.report.sla import ICT, Maintenance, Outage, Report, SiteSla, iso
 from controller.text import N_
 
@@ -355,6 +355,7 @@ def _context(report: Report, lang: str) -> dict[str, Any]:
         "r": report,
         "lang": lang,
         "name": (report.name_km if khmer and report.name_km else report.name),
+        "role": lambda code: role_name(code, lang),
         "site_name": lambda s: (
             s.subject.site_name_km if khmer and s.subject.site_name_km else s.subject.site_name
         ),

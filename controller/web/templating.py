@@ -23,6 +23,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
+from controller.i18n import role_name
 from controller.text import N_, Text
 from controller.web import i18n
 from controller.web.auth import optional_user, session_of
@@ -61,6 +62,21 @@ STATE_NAMES = {
     "active": N_("active"),
     "rejected": N_("rejected"),
     "decommissioned": N_("decommissioned"),
+}
+
+# Change record states and history steps as shown (codes as the CLI prints them).
+CHANGE_STATE_NAMES = {
+    "planned": N_("planned"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "cancelled": N_("cancelled"),
+}
+CHANGE_STEP_NAMES = {
+    "new": N_("recorded"),
+    "start": N_("started: alerts silenced"),
+    "finish": N_("finished: silences removed"),
+    "rehearse": N_("rehearsed in the lab"),
+    "apply": N_("applied"),
 }
 
 # The steps of a hosting request's history as shown (codes as the CLI prints them).
@@ -149,6 +165,9 @@ def environment(
     env.globals["kinds"] = KINDS
     env.globals["state_names"] = STATE_NAMES
     env.globals["step_names"] = STEP_NAMES
+    env.globals["change_state_names"] = CHANGE_STATE_NAMES
+    env.globals["change_step_names"] = CHANGE_STEP_NAMES
+    env.filters["role"] = functools.partial(role_name, language=language)
     env.globals["Markup"] = Markup
     env.filters["place"] = functools.partial(place, language=language)
     env.filters["summary"] = functools.partial(summary, language=language)

@@ -149,6 +149,7 @@ def test_a_khmer_report_says_its_headings_headers_causes_and_notes_in_khmer() ->
     assert len(headings) > 20 and all(khmer.search(h) for h in headings), headings
     assert "<h1>របាយការណ៍កម្រិតសេវា — ក្រសួងសេដ្ឋកិច្ច និងហិរញ្ញវត្ថុ" in html
     assert "<td>ទីតាំងខ្លួនឯង</td>" in html  # an outage's cause
+    assert "<td>រ៉ោតទ័រក្រសួង</td>" in html and "ministry-router" not in html  # a role
     assert "<td>1 វិច្ឆិកា 2026, 00:10</td>" in html  # its start, Cambodia time, CLDR km
     assert "ខែ៖ វិច្ឆិកា 2026" in html  # November, CLDR km
     assert "3 នាទី 00 វិនាទី" in html and "1 ម៉ោង 31 នាទី" in html  # durations, Khmer units

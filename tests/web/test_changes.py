@@ -13,6 +13,7 @@ from controller.charts import Annotation, line_chart
 from tests.web.changes import BATTAMBANG_UPLINK, MEF_UPLINK, record_change
 from tests.web.client import TestClient
 from tests.web.conftest import Console, sign_in
+from tests.web.test_i18n import KM
 
 NOT_FOUND = "no such change"
 
@@ -77,6 +78,20 @@ def test_a_change_page_shows_the_stored_impact_and_history(
         assert device in isolated
     assert "cli:test" in text and "start" in text  # the history: who started it
     assert BATTAMBANG_UPLINK in text
+
+
+def test_in_khmer_a_change_says_its_state_roles_and_history_steps_in_khmer(
+    client: TestClient, changes: dict[str, int]
+) -> None:
+    sign_in(client, "alice")
+    page = client.get(f"/changes/{changes['battambang']}", headers=KM).text
+    assert '<span class="sev sev-warning">កំពុងដំណើរការ</span>' in page  # running
+    assert "<td>រ៉ោតទ័រខេត្ត</td>" in page and "<td>province-router</td>" not in page
+    assert "<td>ឧបករណ៍ឃុំ (CPE)</td>" in page  # the isolated communes' CPEs
+    assert "<td>បានចាប់ផ្ដើម៖ ការជូនដំណឹងត្រូវបាន silence</td>" in page  # the start step
+    listing = client.get("/changes", headers=KM).text
+    assert ">បានគ្រោងទុក</span>" in listing and ">បានបញ្ចប់</span>" in listing
+    assert ">planned</span>" not in listing and ">finished</span>" not in listing
 
 
 def test_a_focal_officer_sees_only_changes_affecting_their_ministry(

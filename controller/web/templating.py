@@ -32,6 +32,7 @@ from controller.web.csrf import FIELD
 from controller.web.data import shown_errors
 from controller.web.nav import nav_for
 from controller.web.views.alerts import SEVERITY_NAMES
+from controller.web.views.changes import CHANGE_STATES
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -64,13 +65,7 @@ STATE_NAMES = {
     "decommissioned": N_("decommissioned"),
 }
 
-# Change record states and history steps as shown (codes as the CLI prints them).
-CHANGE_STATE_NAMES = {
-    "planned": N_("planned"),
-    "running": N_("running"),
-    "finished": N_("finished"),
-    "cancelled": N_("cancelled"),
-}
+# The steps of a change record's history as shown (codes as the CLI prints them).
 CHANGE_STEP_NAMES = {
     "new": N_("recorded"),
     "start": N_("started: alerts silenced"),
@@ -165,7 +160,7 @@ def environment(
     env.globals["kinds"] = KINDS
     env.globals["state_names"] = STATE_NAMES
     env.globals["step_names"] = STEP_NAMES
-    env.globals["change_state_names"] = CHANGE_STATE_NAMES
+    env.globals["change_state_names"] = CHANGE_STATES
     env.globals["change_step_names"] = CHANGE_STEP_NAMES
     env.filters["role"] = functools.partial(role_name, language=language)
     env.globals["Markup"] = Markup

@@ -89,6 +89,8 @@ def test_in_khmer_a_change_says_its_state_roles_and_history_steps_in_khmer(
     assert "<td>រ៉ោតទ័រខេត្ត</td>" in page and "<td>province-router</td>" not in page
     assert "<td>ឧបករណ៍ឃុំ (CPE)</td>" in page  # the isolated communes' CPEs
     assert "<td>បានចាប់ផ្ដើម៖ ការជូនដំណឹងត្រូវបាន silence</td>" in page  # the start step
+    assert "<td>ដាច់ឆ្ងាយ 6 (ទីតាំង 5)</td>" in page  # the impact: 6 isolated (5 sites)
+    assert ">បេសកកម្ម</a>" in page  # the nav's Missions
     listing = client.get("/changes", headers=KM).text
     assert ">បានគ្រោងទុក</span>" in listing and ">បានបញ្ចប់</span>" in listing
     assert ">planned</span>" not in listing and ">finished</span>" not in listing

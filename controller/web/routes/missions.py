@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from controller.text import N_
 from controller.web.auth import Staff
 from controller.web.context import console
 from controller.web.data import Fetch
@@ -15,7 +16,7 @@ from controller.web.nav import STAFF, NavItem
 from controller.web.templating import render
 
 router = APIRouter()
-NAV = [NavItem("Missions", "/missions", STAFF, order=35)]
+NAV = [NavItem(N_("Missions"), "/missions", STAFF, order=35)]
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def missions(request: Request, user: Staff) -> Response:
     return render(
         request,
         "missions.html",
-        title="Missions abroad",
+        title=N_("Missions abroad"),
         rows=rows,
         errors=fetch.errors,
         refresh=30,

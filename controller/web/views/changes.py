@@ -15,7 +15,7 @@ from typing import Any
 from controller.change.records import ICT, ChangeRecord
 from controller.charts import Annotation
 from controller.i18n import Say
-from controller.text import N_
+from controller.text import N_, Text
 from controller.web.users import User
 
 GROUPS = ("running", "planned", "finished")  # the list's sections, in this order
@@ -130,20 +130,30 @@ def scope_for(user: User, record: ChangeRecord) -> Scope:
 
 
 def summary(scope: Scope) -> str:
-    """One line: ``1 down · 5 isolated (5 sites) · 2 degraded · cuts off MEF FMIS``."""
-    parts = []
+    """One line: ``1 down · 5 isolated (5 sites) · 2 degraded · cuts off MEF FMIS`` — a
+    :class:`Text`, so a Khmer page says it in Khmer (its str is the English)."""
+    parts: list[Text] = []
     if scope.down:
-        parts.append(f"{len(scope.down)} down")
+        parts.append(N_("%(n)d down", n=len(scope.down)))
     if scope.isolated:
         sites = len(scope.isolated_sites)
-        tail = f" ({sites} site{'s' if sites != 1 else ''})" if sites else ""
-        parts.append(f"{len(scope.isolated)} isolated{tail}")
+        if sites == 1:
+            parts.append(N_("%(n)d isolated (1 site)", n=len(scope.isolated)))
+        elif sites:
+            parts.append(N_("%(n)d isolated (%(sites)d sites)", n=len(scope.isolated), sites=sites))
+        else:
+            parts.append(N_("%(n)d isolated", n=len(scope.isolated)))
     if scope.degraded:
-        parts.append(f"{len(scope.degraded)} without redundancy")
+        parts.append(N_("%(n)d without redundancy", n=len(scope.degraded)))
     if scope.services:
         cut = ", ".join(f"{t.get('tenant', '')} {t.get('service', '')}" for t in scope.services)
-        parts.append(f"cuts off {cut}")
-    return " · ".join(parts) or "no device loses its path to the data centres"
+        parts.append(N_("cuts off %(services)s", services=cut))
+    if not parts:
+        return N_("no device loses its path to the data centres")
+    line = parts[0]
+    for part in parts[1:]:
+        line = N_("%(line)s · %(part)s", line=line, part=part)
+    return line
 
 
 @dataclass(frozen=True)

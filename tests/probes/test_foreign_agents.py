@@ -143,10 +143,20 @@ def v3(name: str, port: int, context: str) -> SnmpCredentials:
     )
 
 
+ANSWER_TIMEOUT = 3.0
+"""Per request, for agents that answer: far above a starved runner's scheduling delay (the
+simulator is a Python process, and the hostile responders are threads of this one), and
+free when they answer. Tests with a silent target give it a shorter one."""
+SILENT_TIMEOUT = 2.0
+"""For a cycle with a silent target: it costs two tries of this; the others still answer."""
+
+
 class Polling:
     """One poller kept across cycles (as `probe serve` keeps it), in its own loop."""
 
-    def __init__(self, credentials: dict[str, SnmpCredentials], timeout: float = 1.0) -> None:
+    def __init__(
+        self, credentials: dict[str, SnmpCredentials], timeout: float = ANSWER_TIMEOUT
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self.poller = SnmpPoller(credentials, SnmpSettings(timeout=timeout, retries=1))
         self.loop.run_until_complete(self.poller.open())
@@ -163,7 +173,7 @@ class Polling:
 def polling() -> Iterator[Callable[..., Polling]]:
     made: list[Polling] = []
 
-    def make(credentials: dict[str, SnmpCredentials], timeout: float = 1.0) -> Polling:
+    def make(credentials: dict[str, SnmpCredentials], timeout: float = ANSWER_TIMEOUT) -> Polling:
         made.append(Polling(credentials, timeout))
         return made[-1]
 
@@ -271,7 +281,7 @@ def test_wrong_types_and_silent_agents_are_marked_down_with_a_reason_the_rest_po
         "silent": v2c("silent", port, community="no-such-recording"),
         "noifx": v2c("noifx", port),
     }
-    results = polling(creds, timeout=0.5).cycle([target(n) for n in creds])
+    results = polling(creds, timeout=SILENT_TIMEOUT).cycle([target(n) for n in creds])
     assert not results["wrongtype"].ok
     assert "ifOperStatus: expected INTEGER, got OCTET STRING" in results["wrongtype"].reason
     assert not results["silent"].ok and "no reply" in results["silent"].reason
@@ -438,7 +448,7 @@ def test_a_reply_from_another_address_is_not_taken_for_the_agents(
     with Responder("127.0.0.63", hostile_port, honest, reply_from="127.0.0.64") as responder:
         poll = polling(
             {"h": v2c("h", hostile_port, community="hostile"), "noifx": v2c("noifx", port)},
-            timeout=0.5,
+            timeout=SILENT_TIMEOUT,
         )
         results = poll.cycle([target("h", "127.0.0.63"), target("noifx")])
     assert responder.requests >= 1

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py                       # 16,520 CPEs + 600 routers, 1/3/6
     .venv/bin/python bench/scale.py --cpes 1652 --routers 60 --collectors 1 2 --cycles 2
+    .venv/bin/python bench/scale.py --collectors 6 --alone  # each collector by itself
 
 A generated inventory (25 provinces; ``--routers`` routers, two of them cores, the rest
 province routers; ``--cpes`` commune CPEs on SNMPv3 authPriv behind them) whose every
@@ -14,6 +15,12 @@ remote-writing to the SOC's Prometheus as the central store, on 127.0.0.1. After
 cycle wall and CPU time (its process and fping) and its agent's CPU, the store's ingest
 (samples/s) and series, and the remote-write lag (newest sample appended by an agent
 minus the newest it sent). Everything started here is ended by PID.
+
+``--alone`` runs the N collectors one after another, each by itself with only its
+region's sites in the inventory: in a deployment every collector has a machine of its
+own, and here N collectors at 10× would share these 2 cores with every agent and the
+store. The agents of all targets stay up throughout; the store's ingest and series are
+then the sum of the N runs.
 """
 
 from __future__ import annotations
@@ -162,20 +169,46 @@ def inventory(cpes: int, routers: int, snmp_port: int) -> dict[str, Any]:
     }
 
 
-def collectors(count: int, interval: int, ports: list[int]) -> dict[str, Any]:
-    """``count`` regional collectors, the 25 provinces dealt round-robin between them."""
-    regions = []
-    for i in range(count):
-        regions.append(
+def collectors(regions: dict[str, list[str]], interval: int, ports: list[int]) -> dict[str, Any]:
+    """One collector per region (name → its provinces), all on the NMS."""
+    return {
+        "scrape_interval": interval,
+        "store": {"device": "nms-1"},
+        "regions": [
             {
-                "name": f"region-{i + 1}",
+                "name": name,
                 "device": "nms-1",
-                "provinces": PROVINCES[i::count],
+                "provinces": provinces,
                 "probe_port": ports[2 * i],
                 "agent_port": ports[2 * i + 1],
             }
-        )
-    return {"scrape_interval": interval, "store": {"device": "nms-1"}, "regions": regions}
+            for i, (name, provinces) in enumerate(regions.items())
+        ],
+    }
+
+
+def regions(count: int) -> dict[str, list[str]]:
+    """``count`` regions, the 25 provinces dealt round-robin between them."""
+    return {f"region-{i + 1}": PROVINCES[i::count] for i in range(count)}
+
+
+def only(data: dict[str, Any], provinces: list[str]) -> dict[str, Any]:
+    """The inventory cut to the sites of ``provinces`` (and the NMS): one region's share."""
+    wanted = set(provinces)
+    commune_province = {c["code"]: c["province"] for c in data["communes"]}
+    devices = [
+        d
+        for d in data["devices"]
+        if d["role"] == "nms" or commune_province.get(d["site"], d["site"]) in wanted
+    ]
+    names = {d["name"] for d in devices}
+    links = [
+        link
+        for link in data["links"]
+        if link["a"].split(":")[0] in names and link["b"].split(":")[0] in names
+    ]
+    communes = [c for c in data["communes"] if c["province"] in wanted]
+    return {**data, "devices": devices, "links": links, "communes": communes}
 
 
 def free_ports(count: int) -> list[int]:
@@ -225,16 +258,18 @@ def dump(data: dict[str, Any], path: Path) -> None:
 def run_one(
     work: Path,
     data: dict[str, Any],
-    count: int,
+    shares: dict[str, list[str]],
     interval: int,
     cycles: int,
     timeout: float,
     keep: Path | None = None,
 ) -> dict[str, Any]:
+    count = len(shares)
+    tag = "-".join(shares)
     ports = free_ports(2 * count + 3)
-    source = work / f"inventory-{count}.yaml"
-    dump({**data, "collectors": collectors(count, interval, ports[3:])}, source)
-    state = work / f"state-{count}"
+    source = work / f"inventory-{tag}.yaml"
+    dump({**data, "collectors": collectors(shares, interval, ports[3:])}, source)
+    state = work / f"state-{tag}"
     settings = SocSettings(
         state_dir=state,
         prometheus_port=ports[0],
@@ -266,7 +301,7 @@ def run_one(
                 break
             time.sleep(2)
         else:
-            raise RuntimeError(f"{count} collectors: not {cycles} cycles each in {timeout:.0f} s")
+            raise RuntimeError(f"{tag}: not {cycles} cycles each in {timeout:.0f} s")
         time.sleep(2 * interval)  # the last cycles' samples and a few agent self-scrapes
         elapsed = time.monotonic() - t0
         window = f"{int(elapsed)}s"
@@ -289,7 +324,7 @@ def run_one(
     finally:
         stack.down()
         if keep is not None:  # the daemons' logs, for a run that went wrong
-            shutil.copytree(state / "soc" / "logs", keep / f"logs-{count}", dirs_exist_ok=True)
+            shutil.copytree(state / "soc" / "logs", keep / f"logs-{tag}", dirs_exist_ok=True)
     names = sorted(wall)
     return {
         "collectors": count,
@@ -318,6 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=int, default=30, help="seconds between cycles")
     parser.add_argument("--cycles", type=int, default=3, help="cycles of every collector")
     parser.add_argument("--timeout", type=float, default=600, help="per collector count")
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="run each collector by itself, one after another (a machine of its own)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep-logs", type=Path, help="copy the daemons' logs here")
     args = parser.parse_args(argv)
@@ -355,9 +395,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" (ready in {time.perf_counter() - began:.1f} s); every {args.interval} s"
                 )
             for count in args.collectors:
-                result = run_one(
-                    work, data, count, args.interval, args.cycles, args.timeout, args.keep_logs
-                )
+                shares = regions(count)
+                if args.alone:
+                    parts = [
+                        run_one(
+                            work,
+                            only(data, provinces),
+                            {name: provinces},
+                            args.interval,
+                            args.cycles,
+                            args.timeout,
+                            args.keep_logs,
+                        )
+                        for name, provinces in shares.items()
+                    ]
+                    result = combine(parts)
+                else:
+                    result = run_one(
+                        work, data, shares, args.interval, args.cycles, args.timeout, args.keep_logs
+                    )
+                result["alone"] = args.alone
                 results.append(result)
                 if not args.json:
                     print_result(result)
@@ -366,11 +423,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of N collectors that each ran alone, as one result (the store's ingest
+    and series summed: what one store would receive from all of them)."""
+    return {
+        "collectors": len(parts),
+        "up_seconds": max(p["up_seconds"] for p in parts),
+        "per_collector": {n: r for p in parts for n, r in p["per_collector"].items()},
+        "store_ingest_samples_per_s": round(sum(p["store_ingest_samples_per_s"] for p in parts), 1),
+        "store_head_series": sum(p["store_head_series"] for p in parts),
+    }
+
+
 def print_result(result: dict[str, Any]) -> None:
     count = result["collectors"]
+    how = (
+        "each ran alone, one after another; store figures summed over their runs"
+        if result.get("alone")
+        else "all at once on this machine"
+    )
     print(
-        f"\n{count} collector(s): store ingest {result['store_ingest_samples_per_s']:,.0f}"
-        f" samples/s, {result['store_head_series']:,} series (soc up {result['up_seconds']} s)"
+        f"\n{count} collector(s), {how}: store ingest"
+        f" {result['store_ingest_samples_per_s']:,.0f} samples/s,"
+        f" {result['store_head_series']:,} series (soc up {result['up_seconds']} s)"
     )
     print(
         f"  {'collector':<10} {'targets':>7} {'failed':>6} {'cycle wall':>10} {'cycle CPU':>9}"

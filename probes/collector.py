@@ -9,6 +9,7 @@ the Prometheus conventions — ``govnet_`` prefix, base units (``_seconds``, ``_
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -24,15 +25,27 @@ def _labels(target: Target) -> list[str]:
     return [target.name, target.site, target.province, target.tenant, target.role]
 
 
+Part = Literal["all", "polls", "events"]
+PARTS: tuple[Part, ...] = ("all", "polls", "events")
+
+
 class ProbeCollector(Collector):
-    def __init__(self, state: ProbeState) -> None:
+    """``part``: ``polls`` — the cycles' results and the service's own counters; ``events``
+    — what the trap and syslog receivers counted, which changes between cycles and is
+    cheap to build, so the SOC scrapes it apart and more often; ``all`` — both."""
+
+    def __init__(self, state: ProbeState, part: Part = "all") -> None:
         self.state = state
+        self.part = part
 
     def collect(self) -> Iterator[Metric]:
+        if self.part != "polls":
+            yield from self._trap_metrics()
+            yield from self._login_metrics()
+        if self.part == "events":
+            return
         cycle, overruns, cycles = self.state.snapshot()
         yield from self._self_metrics(cycle, overruns, cycles)
-        yield from self._trap_metrics()
-        yield from self._login_metrics()
         if cycle is None:
             return
         yield from icmp_metrics(cycle)

@@ -1,13 +1,15 @@
-"""The HTTP endpoint: ``/metrics`` (Prometheus), ``/traps`` (the SOC's last events as
-JSON), ``/healthz``. Bound before the polling thread moves into a lab namespace, so it
-always listens in the root namespace."""
+"""The HTTP endpoint: ``/metrics`` (Prometheus: everything; ``/metrics/polls`` the cycles'
+results, ``/metrics/events`` what the trap and syslog receivers counted, for a SOC that
+scrapes events more often), ``/traps`` (the SOC's last events as JSON), ``/healthz``.
+Bound before the polling thread moves into a lab namespace, so it always listens in the
+root namespace."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -49,14 +51,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 class MetricsServer:
     def __init__(
-        self, listen: tuple[str, int], registry: CollectorRegistry, traps_json: Callable[[], str]
+        self,
+        listen: tuple[str, int],
+        registries: Mapping[str, CollectorRegistry],
+        traps_json: Callable[[], str],
     ) -> None:
-        metrics = make_wsgi_app(registry)
+        """``registries``: part → registry; ``all`` is served at /metrics, any other part
+        at /metrics/<part>."""
+        apps = {
+            "/metrics" if part == "all" else f"/metrics/{part}": make_wsgi_app(registry)
+            for part, registry in registries.items()
+        }
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "/")
-            if path == "/metrics":
-                result: Iterable[bytes] = metrics(environ, start_response)
+            if path in apps:
+                result: Iterable[bytes] = apps[path](environ, start_response)
                 return result
             if path == "/traps":
                 body = traps_json().encode()

@@ -20,7 +20,7 @@ from controller.errors import GovnetError, UsageError
 from controller.inventory import load_inventory
 from controller.inventory.model import Inventory, Role
 from probes import sharding
-from probes.collector import ProbeCollector
+from probes.collector import PARTS, ProbeCollector
 from probes.credentials import resolve_all
 from probes.cycle import Plan, make_plan
 from probes.icmp import IcmpError, IcmpSettings
@@ -435,15 +435,19 @@ def serve(
         TrapStore(plan.targets, keep=traps_keep),
         LoginStore(plan.targets, management),
     )
-    registry = CollectorRegistry()
-    registry.register(ProbeCollector(state))
+    registries: dict[str, CollectorRegistry] = {}
+    for part in PARTS:
+        registries[part] = CollectorRegistry()
+        registries[part].register(ProbeCollector(state, part))
     if ipsec_dir is None and lab is not None and inv.missions:
         from simulations.lab import Lab
 
         ipsec_dir = Lab(lab).plan.lab_dir  # the lab's charons, where `lab up` put them
     if ipsec_dir is not None:
-        registry.register(IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve())))
-    server = MetricsServer(address, registry, state.events_json)  # root namespace
+        tunnels = IpsecCollector(lab_tunnel_ends(inv, ipsec_dir.resolve()))
+        registries["all"].register(tunnels)
+        registries["polls"].register(tunnels)
+    server = MetricsServer(address, registries, state.events_json)  # root namespace
     config = ServiceConfig(
         interval=interval,
         netns=netns,

@@ -79,6 +79,13 @@ def up(
     textfile_port: Annotated[int, typer.Option(help="Textfile exporter port on 127.0.0.1.")] = 9501,
     scrape_interval: Annotated[int, typer.Option(help="Seconds between scrapes.")] = 10,
     eval_interval: Annotated[int, typer.Option(help="Seconds between rule evaluations.")] = 10,
+    events_interval: Annotated[
+        int,
+        typer.Option(
+            help="Seconds between scrapes of the probes' trap and syslog counters"
+            " (/metrics/events; never less often than --scrape-interval)."
+        ),
+    ] = 2,
     retention: Annotated[str, typer.Option(help="Keep samples this long (e.g. 15d).")] = "15d",
     retention_size: Annotated[
         str | None, typer.Option(help="And at most this much disk (e.g. 5GB).")
@@ -135,6 +142,7 @@ def up(
         textfile_port=textfile_port,
         scrape_interval=scrape_interval,
         evaluation_interval=eval_interval,
+        events_interval=events_interval,
         retention=retention,
         retention_size=retention_size,
         alert_retention=alert_retention,

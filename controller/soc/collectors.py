@@ -20,9 +20,9 @@ from typing import Any
 
 from controller.errors import UsageError
 from controller.inventory.model import Collector, Collectors, Inventory
+from controller.soc.config import probe_jobs
 from controller.soc.settings import LOOPBACK
 
-PROBES_JOB = "govnet-probes"
 AGENT_JOB = "govnet-agent"
 # The remote-write queue: retries forever on connection errors (the samples stay in the
 # WAL), at most 30 s between tries, so a healed uplink is noticed within half a minute.
@@ -75,9 +75,12 @@ class Placement:
         return f"http://{host}:{port}/api/v1/write"
 
 
-def agent_config(collector: Collector, remote_write_url: str, interval: int) -> dict[str, Any]:
-    """The agent beside a probe shard: scrape it (and itself) on loopback, remote-write
-    everything, labelled with the collector's name."""
+def agent_config(
+    collector: Collector, remote_write_url: str, interval: int, events_interval: int
+) -> dict[str, Any]:
+    """The agent beside a probe shard: scrape it (its cycles' results every ``interval``,
+    its trap and syslog counters every ``events_interval``) and itself on loopback,
+    remote-write everything, labelled with the collector's name."""
     scrape = f"{interval}s"
     return {
         "global": {
@@ -86,10 +89,10 @@ def agent_config(collector: Collector, remote_write_url: str, interval: int) -> 
             "external_labels": {"collector": collector.name},
         },
         "scrape_configs": [
-            {
-                "job_name": PROBES_JOB,
-                "static_configs": [{"targets": [f"{LOOPBACK}:{collector.probe_port}"]}],
-            },
+            *probe_jobs(
+                {"static_configs": [{"targets": [f"{LOOPBACK}:{collector.probe_port}"]}]},
+                min(events_interval, interval),
+            ),
             {
                 "job_name": AGENT_JOB,
                 "static_configs": [{"targets": [f"{LOOPBACK}:{collector.agent_port}"]}],

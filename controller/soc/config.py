@@ -16,6 +16,7 @@ from controller.errors import UsageError
 from controller.soc.settings import LOOPBACK, SocSettings, parse_target
 
 PROBES_JOB = "govnet-probes"
+EVENTS_JOB = "govnet-events"  # the same shards' /metrics/events, every events_interval
 TEXTFILE_JOB = "govnet-textfile"
 
 
@@ -73,17 +74,36 @@ def prometheus_config(settings: SocSettings, probes_sd: Path, rules_dir: Path) -
             ]
         },
         "scrape_configs": [
-            {
-                "job_name": PROBES_JOB,
-                "file_sd_configs": [
-                    {"files": [str(probes_sd.resolve())], "refresh_interval": "30s"}
-                ],
-            },
+            *probe_jobs(
+                {
+                    "file_sd_configs": [
+                        {"files": [str(probes_sd.resolve())], "refresh_interval": "30s"}
+                    ]
+                },
+                settings.events_scrape,
+            ),
             static(TEXTFILE_JOB, settings.textfile_port),
             static("prometheus", settings.prometheus_port),
             static("alertmanager", settings.alertmanager_port),
         ],
     }
+
+
+def probe_jobs(targets: dict[str, Any], events_interval: int) -> list[dict[str, Any]]:
+    """The two scrape jobs of the same probe shards (``targets``: their *_sd_configs):
+    the cycles' results at the global interval, and the trap and syslog counters — what
+    a trap-driven alert waits for — every ``events_interval`` seconds."""
+    events = f"{events_interval}s"
+    return [
+        {"job_name": PROBES_JOB, "metrics_path": "/metrics/polls", **targets},
+        {
+            "job_name": EVENTS_JOB,
+            "metrics_path": "/metrics/events",
+            "scrape_interval": events,
+            "scrape_timeout": events,
+            **targets,
+        },
+    ]
 
 
 def dump_yaml(data: Any) -> str:

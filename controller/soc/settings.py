@@ -75,6 +75,10 @@ class SocSettings:
     textfile_port: int = 9501
     scrape_interval: int = 10
     evaluation_interval: int = 10
+    # The probes' trap and syslog counters (/metrics/events): small, and what the trap
+    # path waits for, so scraped apart and more often than the cycles' results (never
+    # less often: see ``events_scrape``).
+    events_interval: int = 2
     retention: str = "15d"
     retention_size: str | None = None
     alert_retention: str = "120h"
@@ -94,6 +98,11 @@ class SocSettings:
     # In a lab with missions: its directory (<lab-dir>/<node>/ipsec/), from which the
     # collector that pings the missions' tunnels also exports their IPsec state.
     ipsec_dir: Path | None = None
+
+    @property
+    def events_scrape(self) -> int:
+        """Seconds between scrapes of the probes' events: never more than the others'."""
+        return min(self.events_interval, self.scrape_interval)
 
     def __post_init__(self) -> None:
         for option, port in (
@@ -124,6 +133,7 @@ class SocSettings:
         for option, seconds in (
             ("--scrape-interval", self.scrape_interval),
             ("--eval-interval", self.evaluation_interval),
+            ("--events-interval", self.events_interval),
         ):
             if not 1 <= seconds <= 300:
                 raise UsageError(f"{option} {seconds}: choose 1 to 300 seconds")

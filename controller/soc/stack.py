@@ -380,7 +380,9 @@ class SocStack:
             for collector in place.section.regions:
                 home = self.collector_dir(collector.name)
                 home.mkdir(parents=True, exist_ok=True)
-                agent = agent_config(collector, url, place.section.scrape_interval)
+                agent = agent_config(
+                    collector, url, place.section.scrape_interval, s.events_interval
+                )
                 if self._write(home / "agent.yml", dump_yaml(agent)):
                     changed.add(f"agent-{collector.name}")
         if self._write(self.dir / "prometheus.yml", dump_yaml(config)):

@@ -16,13 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
-from probes.collector import ProbeCollector
+from probes.collector import PARTS, ProbeCollector
 from probes.credentials import SnmpCredentials
 from probes.cycle import make_plan
 from probes.model import Cycle, Interface, SnmpResult
+from probes.server import MetricsServer
 from probes.service import ProbeState
 from probes.traps import (
     RECEIVER_ENGINE_ID,
@@ -132,6 +135,40 @@ def test_the_exporter_shows_trap_states_and_created_times() -> None:
     assert get("govnet_snmp_auth_failure_traps_total", where) == 1
     created = get("govnet_snmp_auth_failure_traps_created", where)
     assert created is not None and abs(created - time.time()) < 60
+
+
+def test_the_endpoint_serves_events_and_polls_apart_and_both_at_metrics() -> None:
+    """/metrics/events: only what the trap and syslog receivers counted (the SOC scrapes
+    it every 2 s); /metrics/polls: everything else; /metrics: both, as before."""
+    plan = make_plan(list(lab().values()))
+    state = ProbeState(plan, store())
+    state.traps.event(PR_KH2, LINK_DOWN, "3", if_binds(3, "eth1", admin=1, oper=2))
+    registries: dict[str, CollectorRegistry] = {}
+    for part in PARTS:
+        registries[part] = CollectorRegistry()
+        registries[part].register(ProbeCollector(state, part))
+    server = MetricsServer(("127.0.0.1", 0), registries, lambda: "[]")
+    server.start()
+    try:
+        base = "http://{}:{}".format(*server.address)
+        names = {
+            path: {
+                family.name
+                for family in text_string_to_metric_families(
+                    httpx.get(base + path, timeout=5).raise_for_status().text
+                )
+            }
+            for path in ("/metrics/events", "/metrics/polls", "/metrics")
+        }
+    finally:
+        server.stop()
+    events, polls, everything = names["/metrics/events"], names["/metrics/polls"], names["/metrics"]
+    assert {"govnet_if_trap_oper_up", "govnet_snmp_auth_failure_traps"} <= events
+    assert {"govnet_device_logins", "govnet_syslog_messages"} <= events
+    assert not any(name.startswith("govnet_probe_") for name in events)
+    assert "govnet_probe_cycles" in polls
+    assert not events & polls
+    assert everything == events | polls
 
 
 # ------------------------------------------------------------ a real agent on loopback

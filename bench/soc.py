@@ -1,8 +1,8 @@
 """Time-to-detect and time-to-resolve of the SOC, end to end in the namespace lab.
 
 Brings up topologies/lab.clab.yml (unless it is up: then leaves it up), probes polling
-from inside it every 15 s, Prometheus + Alertmanager (scrape and evaluate every 10 s)
-and the console; then, N times: cut Battambang's only uplink (and one of Siem Reap's
+from inside it every 15 s, Prometheus + Alertmanager (scrape and evaluate every 10 s; the
+probes' trap and syslog counters every 2 s, `soc up`'s defaults) and the console; then, N times: cut Battambang's only uplink (and one of Siem Reap's
 two), time until the console shows the critical province alert, heal, time until it
 resolves. Prints each drill and min / median / max. Then, N times, a commune access
 link is cut: time-to-detect by the trap path (the router's linkDown inform →

@@ -129,6 +129,10 @@ restore() {
 }
 failure() { grep -a "ERROR" "$d/restore.log" | tail -n 1 | sed 's/.*ERROR[^:]*: //'; }
 stop_timer() { kill "$(cat "$d/sleep.pid" 2>/dev/null)" 2>/dev/null; }
+# The directory goes in one rename, then is removed: a timer waking meanwhile finds no
+# "$d" to claim. (rm -rf "$d" alone removes "$d/claim" first, and a timer waking before
+# the directory itself went could claim it again and restore a confirmed change.)
+finish() { mv "$d" "$d.done" && rm -rf "$d.done"; }
 case "$2" in
 snapshot)
   if [ ! -x /usr/lib/frr/frr-reload.py ]; then
@@ -148,15 +152,15 @@ arm)
 timer)
   sleep "$3" & echo $! >"$d/sleep.pid"; wait $!
   mkdir "$d/claim" 2>/dev/null || exit 0
-  restore; rm -rf "$d" ;;
+  restore; finish ;;
 confirm)
-  if mkdir "$d/claim" 2>/dev/null; then stop_timer; rm -rf "$d"; echo "govnet: confirmed"
+  if mkdir "$d/claim" 2>/dev/null; then stop_timer; finish; echo "govnet: confirmed"
   else echo "govnet: too late, the timer already restored"; fi ;;
 cancel)
   if mkdir "$d/claim" 2>/dev/null; then
     stop_timer
     if restore; then echo "govnet: undone"; else echo "govnet: undo FAILED: $(failure)"; fi
-    rm -rf "$d"
+    finish
   else echo "govnet: the timer already restored"; fi ;;
 esac
 """

@@ -180,11 +180,14 @@ def test_the_frr_arm_step_snapshots_and_starts_the_timer_in_one_round_trip_stand
         armed.values["dir"] = directory
         (confirming,) = confirm.FRR_MECHANISM.confirm
         assert confirming.expect in sh(armed.fill(confirming.commands[0]))
-        assert not timer.exists()
+        # gone at once and for good: the timer, woken by the kill, finds nothing to claim
+        # (a plain rm -rf let a timer waking mid-removal claim it and restore; seen once)
+        assert not timer.exists() and not list(tmp_path.glob("govnet-confirm.*"))
         deadline = time.monotonic() + 5  # the killed sleep is reaped by its parent, bounded
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(f"/proc/{pid}").exists(), "confirming ended the timer"
+        assert not list(tmp_path.glob("govnet-confirm.*")), "the woken timer claimed nothing"
     finally:
         if Path(f"/proc/{pid}").exists():  # our own timer's sleep, by PID
             os.kill(pid, signal.SIGTERM)

@@ -219,7 +219,10 @@ def test_a_three_minute_ministry_link_outage_and_a_maintenance_window(loop: Loop
     # per edge; measured off by 10.7 s when the down verdict also waited for SNMP to give
     # up on the cut router, which it no longer does).
     assert abs(outage["duration_seconds"] - true_down) <= 2 * INTERVAL, (outage, true_down)
-    assert 180 <= true_down < 180 + 15  # the fault itself, plus OSPF converging again
+    # The fault itself, plus OSPF converging again after it — the lab's own time, not the
+    # report's (16.9 s once on a loaded machine), so it is measured, not bounded: the
+    # report is judged against it above.
+    assert true_down >= 180
     (link,) = data["links"]
     assert link["link"] == LINK
     assert link["down_seconds"] == outage["duration_seconds"] + before_ready

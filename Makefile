@@ -10,7 +10,7 @@ demo: deps
 	$(BIN)/python scripts/demo.py
 
 test: deps lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=30 tests
 
 deps: deps-debian venv
 

@@ -2,13 +2,14 @@
 
 Brings up topologies/lab.clab.yml (unless it is up: then leaves it up), probes polling
 from inside it every 15 s, Prometheus + Alertmanager (scrape and evaluate every 10 s; the
-probes' trap and syslog counters every 2 s, `soc up`'s defaults) and the console; then, N times: cut Battambang's only uplink (and one of Siem Reap's
-two), time until the console shows the critical province alert, heal, time until it
-resolves. Prints each drill and min / median / max. Then, N times, a commune access
-link is cut: time-to-detect by the trap path (the router's linkDown inform →
-GovnetInterfaceDownTrap firing) beside the poll path (govnet:link_down seen in the polled
-interface table; GovnetLinkDown firing, its 1-minute `for` included), printed side by
-side. Everything is torn down after.
+probes' trap and syslog counters every 2 s, `soc up`'s defaults) and the console;
+then, N times: cut Battambang's only uplink (and one of Siem Reap's two), time until
+the console shows the critical province alert, heal, time until it resolves. Prints
+each drill and min / median / max. Then, N times, a commune access link is cut:
+time-to-detect by the trap path (the router's linkDown inform → GovnetInterfaceDownTrap
+firing) beside the poll path (govnet:link_down seen in the polled interface table;
+GovnetLinkDown firing, its 1-minute `for` included), printed side by side. Everything
+is torn down after.
 
     sudo .venv/bin/python bench/soc.py [--cycles 3] [--probe-interval 15] [--json]
         [--detect-cycles 3] [--skip-province]

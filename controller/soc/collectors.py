@@ -91,7 +91,8 @@ def agent_config(
         "scrape_configs": [
             *probe_jobs(
                 {"static_configs": [{"targets": [f"{LOOPBACK}:{collector.probe_port}"]}]},
-                min(events_interval, interval),
+                interval,
+                events_interval,
             ),
             {
                 "job_name": AGENT_JOB,

@@ -80,7 +80,8 @@ def prometheus_config(settings: SocSettings, probes_sd: Path, rules_dir: Path) -
                         {"files": [str(probes_sd.resolve())], "refresh_interval": "30s"}
                     ]
                 },
-                settings.events_scrape,
+                settings.scrape_interval,
+                settings.events_interval,
             ),
             static(TEXTFILE_JOB, settings.textfile_port),
             static("prometheus", settings.prometheus_port),
@@ -89,11 +90,14 @@ def prometheus_config(settings: SocSettings, probes_sd: Path, rules_dir: Path) -
     }
 
 
-def probe_jobs(targets: dict[str, Any], events_interval: int) -> list[dict[str, Any]]:
+def probe_jobs(
+    targets: dict[str, Any], interval: int, events_interval: int
+) -> list[dict[str, Any]]:
     """The two scrape jobs of the same probe shards (``targets``: their *_sd_configs):
-    the cycles' results at the global interval, and the trap and syslog counters — what
-    a trap-driven alert waits for — every ``events_interval`` seconds."""
-    events = f"{events_interval}s"
+    the cycles' results at the global ``interval``, and the trap and syslog counters —
+    what a trap-driven alert waits for — every ``events_interval`` seconds, never less
+    often than the rest."""
+    events = f"{min(events_interval, interval)}s"
     return [
         {"job_name": PROBES_JOB, "metrics_path": "/metrics/polls", **targets},
         {

@@ -77,7 +77,7 @@ class SocSettings:
     evaluation_interval: int = 10
     # The probes' trap and syslog counters (/metrics/events): small, and what the trap
     # path waits for, so scraped apart and more often than the cycles' results (never
-    # less often: see ``events_scrape``).
+    # less often: see ``controller.soc.config.probe_jobs``).
     events_interval: int = 2
     retention: str = "15d"
     retention_size: str | None = None
@@ -98,11 +98,6 @@ class SocSettings:
     # In a lab with missions: its directory (<lab-dir>/<node>/ipsec/), from which the
     # collector that pings the missions' tunnels also exports their IPsec state.
     ipsec_dir: Path | None = None
-
-    @property
-    def events_scrape(self) -> int:
-        """Seconds between scrapes of the probes' events: never more than the others'."""
-        return min(self.events_interval, self.scrape_interval)
 
     def __post_init__(self) -> None:
         for option, port in (

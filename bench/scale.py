@@ -169,7 +169,7 @@ def inventory(cpes: int, routers: int, snmp_port: int) -> dict[str, Any]:
     }
 
 
-def collectors(regions: dict[str, list[str]], interval: int, ports: list[int]) -> dict[str, Any]:
+def collectors(shares: dict[str, list[str]], interval: int, ports: list[int]) -> dict[str, Any]:
     """One collector per region (name → its provinces), all on the NMS."""
     return {
         "scrape_interval": interval,
@@ -182,7 +182,7 @@ def collectors(regions: dict[str, list[str]], interval: int, ports: list[int]) -
                 "probe_port": ports[2 * i],
                 "agent_port": ports[2 * i + 1],
             }
-            for i, (name, provinces) in enumerate(regions.items())
+            for i, (name, provinces) in enumerate(shares.items())
         ],
     }
 

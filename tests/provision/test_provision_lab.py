@@ -161,6 +161,7 @@ def test_a_new_ministry_link_is_planned_applied_verified_and_idempotent(
     phases += ("pushing", "verifying", "confirming")  # a verified device's last step
     found = [[i for i, n in enumerate(names) if n.startswith(p)][:1] for p in phases]
     assert all(found) and found == sorted(found), names
+    assert names[0] == "connecting", names
     times = [s["at"] for s in steps]
     assert times == sorted(times) and times[-1] <= results["dr-1"]["seconds"] + 1.0, steps
     # the ministry is now reachable from the NDC over the new link too

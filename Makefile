@@ -10,7 +10,7 @@ demo: deps
 	$(BIN)/python scripts/demo.py
 
 test: deps lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider --durations=30 tests
+	bash scripts/test-suite.sh $(BIN)
 
 deps: deps-debian venv
 

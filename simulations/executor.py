@@ -6,6 +6,7 @@ each step) so ``down`` can undo it, also after a crash.
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import json
 import os
@@ -385,17 +386,24 @@ def prepare_node_files(
 
 def prepare_charon_files(node: NodePlan) -> None:
     """The node's charon directory: its strongswan.conf, the bound swanctl.conf and the
-    tunnel keys from the node's environment (mode 0600, directory 0700)."""
+    tunnel keys from the node's environment. The keys are root's alone (0600); the
+    directory, strongswan.conf and swanctl.conf (no secret in it) are also open to the
+    lab's logins through :data:`services.CHARON_GROUP`, which ``link apply`` loads
+    connections as."""
     paths = services.charon_paths(node)
+    gid = grp.getgrnam(services.CHARON_GROUP).gr_gid
     paths["dir"].mkdir(parents=True, exist_ok=True)
-    paths["dir"].chmod(0o700)
+    os.chown(paths["dir"], 0, gid)
+    paths["dir"].chmod(0o770)
     for sub in services.SWANCTL_DIRS:
         (paths["dir"] / sub).mkdir(exist_ok=True)
     source = node.node.bind_source(SWANCTL_CONF)
     if source is None:
         raise LabError(f"node {node.name}: no swanctl.conf bound at {SWANCTL_CONF}")
-    _write(paths["strongswan"], services.strongswan_conf_text(node), 0o600)
-    _write(paths["swanctl"], source.read_text(encoding="utf-8"), 0o600)
+    _write(paths["strongswan"], services.strongswan_conf_text(node), 0o640)
+    _write(paths["swanctl"], source.read_text(encoding="utf-8"), 0o660)
+    for path in (paths["strongswan"], paths["swanctl"]):
+        os.chown(path, 0, gid)
     for name, text in services.ipsec_psk_files(node).items():
         _write(paths["dir"] / name, text, 0o600)
 

@@ -217,9 +217,20 @@ def sshd_config_text(node: NodePlan, creds: Credentials) -> str:
         "UseDNS no",
         "MaxStartups 50:30:100",
         "LoginGraceTime 30",
-        f"SetEnv TMPDIR={node_tmp(node)}",
+        f"SetEnv {' '.join(f'{k}={v}' for k, v in login_env(node).items())}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def login_env(node: NodePlan) -> dict[str, str]:
+    """The environment of the node's logins: its temp dir, and on a tunnel end where its
+    strongSwan lives — ``swanctl`` then reads and loads the node's own swanctl.conf and
+    talks to the node's charon, as on a router of its own (``/etc/swanctl`` there)."""
+    env = {"TMPDIR": str(node_tmp(node))}
+    if node.charon:
+        paths = charon_paths(node)
+        env |= {"STRONGSWAN_CONF": str(paths["strongswan"]), "SWANCTL_DIR": str(paths["dir"])}
+    return env
 
 
 def ansible_node_dir(node: NodePlan) -> Path:
@@ -467,6 +478,12 @@ CHARON_PLUGINS = (
 )
 
 
+CHARON_GROUP = "frrvty"
+"""The group of the node's VICI socket and swanctl.conf: the lab's logins are in it (as
+for FRR's vtysh), so ``link apply`` can load the node's IPsec connections; the keys stay
+root's."""
+
+
 def charon_paths(node: NodePlan) -> dict[str, Path]:
     """Everything of the node's charon lives in ``<lab-dir>/<node>/ipsec/``: never the
     host's /etc/swanctl, /etc/strongswan.conf or /run/charon.*."""
@@ -496,6 +513,7 @@ charon-systemd {{
   load_modular = no
   load = {CHARON_PLUGINS}
   install_virtual_ip = no
+  group = {CHARON_GROUP}
   retransmit_tries = 2
   retransmit_timeout = 1.0
   retransmit_base = 1.4
@@ -519,6 +537,7 @@ charon-systemd {{
 }}
 swanctl {{
   load = pem pkcs1 x509 pubkey
+  socket = unix://{p["vici"]}
 }}
 """
 

@@ -76,6 +76,19 @@ def list_(ctx: typer.Context, inventory: InventoryOpt = None, json_out: JsonOpt 
     )
 
 
+ShellUserOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GOVNET_SHELL_USER",
+        help="FRR: the node's shell login (same secret as its SSH credential). It arms the "
+        "on-node confirm timer, and on a router that ends mission tunnels it reads, writes "
+        "and loads its strongSwan swanctl.conf (needed there). Default in a lab: its "
+        "Ansible login ($ANSIBLE_USER, govnet-ansible); elsewhere without it FRR changes "
+        "are undone from the controller only.",
+    ),
+]
+
+
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -89,9 +102,13 @@ def plan(
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
+    shell_user: ShellUserOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what would change on each device (a unified diff and a summary). Changes nothing."""
+    """Show what would change on each device (a unified diff and a summary). Changes nothing.
+
+    A router that ends mission tunnels also shows the diff of its strongSwan swanctl.conf
+    (read over its shell login, --shell-user)."""
     selection = Selection(
         inventory_path(ctx, inventory),
         links or [],
@@ -103,6 +120,7 @@ def plan(
         state_dir,
         trust_on_first_use,
         production=production,
+        shell_user=shell_user,
     )
     results, notes = run_engine(selection, Engine.plan, json_out)
     if not json_out:
@@ -135,16 +153,7 @@ def apply(
             "confirm timer is set to this plus 10 s (IOS: whole minutes, VRP: at least 60 s).",
         ),
     ] = 30.0,
-    shell_user: Annotated[
-        str | None,
-        typer.Option(
-            envvar="GOVNET_SHELL_USER",
-            help="FRR: the node's shell login (same secret as its SSH credential) that "
-            "arms the on-node confirm timer. Default in a lab: its Ansible login "
-            "($ANSIBLE_USER, govnet-ansible); elsewhere without it FRR changes are "
-            "undone from the controller only.",
-        ),
-    ] = None,
+    shell_user: ShellUserOpt = None,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
     change: Annotated[
@@ -174,7 +183,12 @@ def apply(
 
     Verification compares interfaces, OSPF/BGP adjacencies, learned route counts and (in a
     lab) NMS reachability of every loopback with before the push, and checks every touched
-    link up, adjacent and pinging from both ends, until --confirm-timeout. Ctrl-C/SIGTERM
+    link up, adjacent and pinging from both ends, until --confirm-timeout.
+
+    A router that ends mission tunnels (frr with strongSwan) also gets its swanctl.conf:
+    written over the shell login, loaded with `swanctl --load-conns`, the changed
+    connections restarted, and every tunnel's IKE and child SA checked up; the on-node
+    timer and any restore put the old file back too. Ctrl-C/SIGTERM
     restore what was pushed (exit 130). Refused (exit 4) while an interrupted change is
     open: run `govnet link recover`. Exits 1 when any device failed or was rolled back.
     Every device is appended to the audit log (who, when, diff, result).
@@ -246,6 +260,7 @@ def recover(
     workers: WorkersOpt = 8,
     state_dir: StateOpt = Path(".govnet"),
     trust_on_first_use: TofuOpt = False,
+    shell_user: ShellUserOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Finish a change an apply left open (killed by SIGKILL, crashed, power lost).
@@ -284,6 +299,7 @@ def recover(
             state_dir,
             trust_on_first_use,
             production=production or recorded.get("production") == "true",
+            shell_user=shell_user or recorded.get("shell_user") or None,
         )
         results, notes = run_engine(selection, partial(Engine.recover, change=change), json_out)
         closed = journal.load(path).state == "closed"

@@ -210,6 +210,7 @@ def run_engine(
         "lab": str(selection.lab.absolute()) if selection.lab else "",
         "netns": selection.netns or "",
         "production": "true" if selection.production else "",
+        "shell_user": selection.shell_user or "",
     }
     if prepare is not None:
         prepare(inv, where)

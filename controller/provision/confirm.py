@@ -116,9 +116,11 @@ FRR_SCRIPT = r"""#!/bin/sh
 d="$1"
 ns="$(ip netns identify $$ 2>/dev/null)"
 if [ -n "$ns" ] && [ -d "/etc/frr/$ns" ]; then N="-N $ns"; else N=""; fi
+f="${SWANCTL_DIR:-/etc/swanctl}/swanctl.conf"
 restore() {
   # The change was never saved: only the running config is restored. frr-reload.py saves
   # unless the file it loads is <confdir>/frr.conf, so the snapshot is $d/frr.conf.
+  restore_ipsec
   if /usr/lib/frr/frr-reload.py --reload --stdout --confdir "$d" --rundir "$d" $N \
       "$d/frr.conf" >"$d/restore.log" 2>&1; then
     logger -t govnet-confirm "restored the configuration saved before the change" 2>/dev/null
@@ -126,6 +128,21 @@ restore() {
   fi
   logger -t govnet-confirm "restore FAILED: $(failure)" 2>/dev/null
   return 1
+}
+restore_ipsec() {
+  # Only when govnet said the change loads a new swanctl.conf ("$d/ipsec.changed": the
+  # connections it changes, and whether this end starts them): the old file back, loaded,
+  # those connections restarted under it.
+  [ -e "$d/ipsec.changed" ] || return 0
+  if [ -e "$d/swanctl.conf" ]; then
+    cp "$d/swanctl.conf" "$f.govnet-old" && mv -f "$f.govnet-old" "$f"
+  else rm -f "$f"; fi
+  swanctl --load-conns >"$d/ipsec.log" 2>&1
+  while read -r c start; do
+    [ -n "$c" ] || continue
+    swanctl --terminate --ike "$c" --force --timeout 2 >/dev/null 2>&1
+    [ "$start" = 1 ] && swanctl --initiate --child "$c" --timeout 1 >/dev/null 2>&1
+  done <"$d/ipsec.changed"
 }
 failure() { grep -a "ERROR" "$d/restore.log" | tail -n 1 | sed 's/.*ERROR[^:]*: //'; }
 stop_timer() { kill "$(cat "$d/sleep.pid" 2>/dev/null)" 2>/dev/null; }
@@ -140,6 +157,7 @@ snapshot)
   fi
   mkdir -p "$d/$ns" && echo "service integrated-vtysh-config" >"$d/$ns/vtysh.conf"
   vtysh $N -c "show running-config" | sed '1,/^Current configuration:/d' >"$d/frr.conf"
+  if [ -f "$f" ]; then cp "$f" "$d/swanctl.conf" || exit 1; fi
   grep -q '^end' "$d/frr.conf" && echo "govnet: snapshot taken" ;;
 arm)
   # snapshot, then the detached timer; waits (bounded) until the timer has its pid
@@ -164,6 +182,22 @@ cancel)
   else echo "govnet: the timer already restored"; fi ;;
 esac
 """
+
+
+def track_ipsec(armed: Armed, shell: Session, changed: dict[str, bool]) -> None:
+    """Tell an armed FRR timer that the change also loads a new ``swanctl.conf``: on
+    expiry (or cancel) it then puts the file it saved back too, and restarts ``changed``
+    (connection → whether this end starts it). Sent before the new file is written."""
+    if "dir" not in armed.values:
+        raise ProvisionError(f"{armed.mechanism.name}: no timer directory to tell of IPsec")
+    lines = " ".join(f"'{name} {int(start)}'" for name, start in sorted(changed.items()))
+    command = armed.fill(
+        f"printf '%s\\n' {lines} >{{dir}}/ipsec.changed && printf 'govnet: %s\\n' tracked"
+    )
+    out = shell.show(command, echo=False)
+    if "govnet: tracked" not in out:
+        last = out.strip().splitlines()[-1] if out.strip() else "no answer"
+        raise ProvisionError(f"{armed.mechanism.name}: could not track the IPsec change: {last}")
 
 
 def frr_script_b64() -> str:

@@ -31,7 +31,7 @@ from typing import Protocol, TypeVar
 from controller import masking
 from controller.errors import GovnetError
 from controller.inventory.model import Inventory, Platform, Role
-from controller.provision import confirm
+from controller.provision import confirm, ipsec
 from controller.provision.errors import ConnectError, ProvisionError, one_line
 from controller.provision.hostkeys import HostKeyStore
 from controller.provision.journal import UNFINISHED, Change, DeviceEntry, Journal, digest
@@ -186,6 +186,12 @@ class _Work:
     armed: confirm.Armed | None = None
     shell: Future[NetmikoSession] | None = None
     """The node's shell login, opened while the baseline is taken (arming needs it)."""
+    ipsec_shell: NetmikoSession | None = None
+    """A router with tunnels: the shell login its ``swanctl.conf`` is read and written over."""
+    ipsec_backup: str | None = None
+    """Its ``swanctl.conf`` before the change (None: it had none)."""
+    ipsec_managed: bool = False
+    """govnet manages the router's ``swanctl.conf`` (it ends tunnels)."""
 
 
 class Engine:
@@ -276,22 +282,44 @@ class Engine:
             timeout=self.options.connect_timeout,
         )
 
-    def _prepare(self, work: _Work) -> None:
+    def _prepare(self, work: _Work, with_ipsec: bool = True) -> None:
+        """Connect, read the running config (and a tunnel end's ``swanctl.conf`` unless
+        ``with_ipsec`` is False) and plan the device."""
         name = work.spec.device.name
         try:
             self.progress(name, "connecting")
             work.session = self._connect(work.spec)
             self.progress(name, "reading running config")
             running = work.session.show(work.spec.dialect.show_running)
-            work.plan = plan_device(work.spec, running)
+            work.ipsec_managed = with_ipsec and work.spec.ipsec is not None
+            ipsec_running = self._read_ipsec(work) if work.ipsec_managed else None
+            work.plan = plan_device(work.spec, running, ipsec_running)
         except Exception as exc:  # per-device failure is data: the others go on
             work.result = DeviceResult(
                 name, "failed", failure(name, exc), seconds=time.monotonic() - work.started
             )
             self.progress(name, "failed")
 
+    def _ipsec_shell(self, work: _Work) -> NetmikoSession:
+        """The shell login a router's ``swanctl.conf`` goes through (opened once)."""
+        if work.ipsec_shell is None:
+            if not self.options.shell_user:
+                raise ProvisionError(
+                    f"{work.spec.device.name}: ends IPsec tunnels; its swanctl.conf is read "
+                    "and written over the node's shell login: give --shell-user"
+                )
+            work.ipsec_shell = self._connect(work.spec, self.options.shell_user)
+        return work.ipsec_shell
+
+    def _read_ipsec(self, work: _Work) -> str | None:
+        self.progress(work.spec.device.name, "reading swanctl.conf")
+        return ipsec.read(work.spec.device.name, self._ipsec_shell(work))
+
     def _close(self, works: list[_Work]) -> None:
         for work in works:
+            if work.ipsec_shell is not None:
+                work.ipsec_shell.close()
+                work.ipsec_shell = None
             if work.shell is not None:  # opened for an arming that never came
                 with contextlib.suppress(Exception):  # a failed login has nothing to close
                     work.shell.result().close()
@@ -332,7 +360,7 @@ class Engine:
         """Each device's running configuration, or why it could not be read."""
         works = [_Work(spec, time.monotonic()) for spec in self.specs]
         try:
-            self._parallel(self._prepare, works)
+            self._parallel(lambda work: self._prepare(work, with_ipsec=False), works)
         finally:
             self._close(works)
         out: dict[str, str | GovnetError] = {}
@@ -392,6 +420,7 @@ class Engine:
                     pushed = [w for w in changed if w.result is None]
                     failed_devices = {w.spec.device.name for w in changed if w.result is not None}
                     failed_devices |= self._verify(pushed, works)
+                    failed_devices |= self._verify_ipsec(pushed, failed_devices)
                     failed_devices |= self._gate(pushed, failed_devices)
                     rehearsed = set()
                     if self.options.rehearse:  # keep nothing: restore what verified too
@@ -470,11 +499,24 @@ class Engine:
                 digest(work.plan.running),
                 [masking.mask_text(c) for c in work.plan.commands],
             )
+            self._ipsec_backup(entries[name], work.plan)
             work.backup = work.plan.running
+            work.ipsec_backup = work.plan.ipsec.running if work.plan.ipsec else None
         change = self.journal.open(entries, self.options.journal_context)
         self.change = change
         log.info("change %s journalled in %s", change.id, self.journal.path(change))
         return change
+
+    def _ipsec_backup(self, entry: DeviceEntry, plan: DevicePlan) -> None:
+        """Journal a router's ``swanctl.conf`` before the change, kept like its
+        configuration: masked to read, unmasked (0600) to restore."""
+        if plan.ipsec is None:
+            return
+        entry.ipsec_managed = True
+        if plan.ipsec.running is not None:
+            saved = self.backups.save(plan.name, plan.ipsec.running, ".swanctl.conf")
+            entry.ipsec_pre_file = str(self.backups.restorable(saved).absolute())
+            entry.ipsec_pre_sha256 = digest(plan.ipsec.running)
 
     def _close_change(self, change: Change) -> None:
         """Close the journal unless a device is left changed and unverified (then recover
@@ -619,6 +661,7 @@ class Engine:
             return
         try:
             work.backup = entry.pre()
+            work.ipsec_backup = entry.ipsec_pre()
             mechanism = confirm.MECHANISMS.get(work.spec.platform)
             armed = confirm.from_journal(mechanism, entry.timer) if mechanism else None
             self.progress(name, "connecting")
@@ -626,10 +669,13 @@ class Engine:
             if armed is not None:  # still counting: it would undo whatever comes next
                 work.armed = self._reattach(work, armed)
             current = work.session.show(work.spec.dialect.show_running)
+            ipsec_now = self._read_ipsec(work) if entry.ipsec_managed else None
         except GovnetError as exc:
             work.result = DeviceResult(name, "failed", f"cannot recover yet: {exc}")
             return
-        if current == work.backup and work.armed is None:
+        work.ipsec_managed = entry.ipsec_managed
+        untouched = not entry.ipsec_managed or ipsec_now == work.ipsec_backup
+        if current == work.backup and untouched and work.armed is None:
             self.journal.set_phase(self.change, name, "restored", "untouched by the change")
             work.result = DeviceResult(
                 name, "restored", "running config is byte-identical to before the change"
@@ -790,6 +836,8 @@ class Engine:
                 wait = max(5.0, armed.expires - time.monotonic())
                 work.session.configure(work.plan.commands + armed.after_push, armed.enter, wait)
                 armed.pushed()
+            if work.plan.ipsec is not None and work.plan.ipsec.changed:
+                self._push_ipsec(work, work.plan.ipsec)
             record = confirm.journal_record(armed) if armed and armed.starts_at_push else None
             self.journal.set_phase(self.change, name, "pushed", timer=record)
         except Exception as exc:  # per-device failure is data: the others go on
@@ -803,6 +851,58 @@ class Engine:
             self.progress(name, "push failed")
         finally:
             self._pushed_one.set()
+
+    def _push_ipsec(self, work: _Work, plan: ipsec.IpsecPlan) -> None:
+        """Write and load the new ``swanctl.conf``, then restart the connections it
+        changed. An armed FRR timer is told first, so it also restores the old file."""
+        name = work.spec.device.name
+        shell = self._ipsec_shell(work)
+        self.progress(name, f"loading swanctl.conf ({len(plan.changed_connections)} changed)")
+        if work.armed is not None:
+            starts = ipsec.initiators(plan.running)
+            changed = {c: c in starts for c in plan.changed_connections}
+            confirm.track_ipsec(work.armed, shell, changed)
+        ipsec.write(name, shell, plan.wanted)
+        ipsec.restart(name, shell, plan)
+
+    def _verify_ipsec(self, pushed: list[_Work], failed: set[str]) -> set[str]:
+        """Routers whose tunnels did not all come up under the new ``swanctl.conf`` in
+        time (every connection of the file: IKE SA established, child SA installed)."""
+        todo = [
+            w
+            for w in pushed
+            if w.plan is not None
+            and w.plan.ipsec_changed
+            and w.spec.device.name not in failed
+            and w.result is not None
+            and w.result.status == "applied"
+        ]
+        if not todo:
+            return set()
+        deadline = time.monotonic() + self.options.confirm_timeout
+        expiries = [w.armed.expires for w in pushed if w.armed is not None]
+        if expiries:
+            deadline = min(deadline, min(expiries) - confirm.RESERVE)
+
+        def check(work: _Work) -> str:
+            assert work.plan is not None and work.plan.ipsec is not None
+            assert work.result is not None
+            name = work.spec.device.name
+            self.progress(name, "verifying IPsec tunnels")
+            names = set(ipsec.connections(work.plan.ipsec.wanted))
+            try:
+                checks = ipsec.wait_established(name, self._ipsec_shell(work), names, deadline)
+            except Exception as exc:  # no answer is a failed check
+                checks = [f"FAILED: IPsec: {failure(name, exc)}"]
+            work.result.checks += checks
+            problems = [c.removeprefix("FAILED: ") for c in checks if c.startswith("FAILED")]
+            if not problems:
+                return ""
+            work.result.status = "rolled-back"
+            work.result.message = "verification failed: " + "; ".join(problems)
+            return name
+
+        return {n for n in self._parallel(check, todo) if n}
 
     def _sessions(self, works: list[_Work]) -> dict[str, tuple[Platform, Session]]:
         return {
@@ -945,6 +1045,20 @@ class Engine:
             )
         return {w.spec.device.name for w in pushed}
 
+    def _restore_ipsec(self, work: _Work) -> bool:
+        """Put the ``swanctl.conf`` from before the change back (unless the device's own
+        timer already did) and restart the connections that differ; whether the file is
+        now byte-identical to it."""
+        name = work.spec.device.name
+        shell = self._ipsec_shell(work)
+        now = ipsec.read(name, shell)
+        if now != work.ipsec_backup:
+            back = ipsec.plan_ipsec(name, now, work.ipsec_backup or "")
+            ipsec.write(name, shell, work.ipsec_backup)
+            ipsec.restart(name, shell, back)
+            now = ipsec.read(name, shell)
+        return now == work.ipsec_backup
+
     def _restore(self, work: _Work) -> None:
         name = work.spec.device.name
         backup = work.backup
@@ -971,6 +1085,8 @@ class Engine:
                 work.session.save()
             after = work.session.show(dialect.show_running)
             same = after == backup
+            if work.ipsec_managed:
+                same = self._restore_ipsec(work) and same
             note = "config restored byte-for-byte" if same else "config restored (text differs!)"
             result.message = f"{result.message}; {note}" if result.message else note
             if not same:

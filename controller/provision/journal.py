@@ -61,16 +61,31 @@ class DeviceEntry:
     timer: dict[str, str] = field(default_factory=dict)
     """The device's own undo timer while armed (:func:`confirm.journal_record`): what
     ``recover`` needs to confirm or cancel it, so it cannot undo a later change."""
+    ipsec_managed: bool = False
+    """The change also manages the router's ``swanctl.conf`` (it ends tunnels)."""
+    ipsec_pre_file: str = ""
+    """The restorable copy of that file before the change ("": the router had none)."""
+    ipsec_pre_sha256: str = ""
 
     def pre(self) -> str:
         """The pre-change running config, checked against its recorded digest."""
-        try:
-            text = Path(self.pre_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise JournalError(f"pre-change config {self.pre_file} is unreadable: {exc}") from exc
-        if digest(text) != self.pre_sha256:
-            raise JournalError(f"pre-change config {self.pre_file} was altered (SHA-256 differs)")
-        return text
+        return _checked(self.pre_file, self.pre_sha256)
+
+    def ipsec_pre(self) -> str | None:
+        """The pre-change ``swanctl.conf`` (None: there was none), checked the same way."""
+        if not self.ipsec_pre_file:
+            return None
+        return _checked(self.ipsec_pre_file, self.ipsec_pre_sha256)
+
+
+def _checked(path: str, sha256: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JournalError(f"pre-change config {path} is unreadable: {exc}") from exc
+    if digest(text) != sha256:
+        raise JournalError(f"pre-change config {path} was altered (SHA-256 differs)")
+    return text
 
 
 def digest(text: str) -> str:
@@ -107,6 +122,16 @@ class Change:
                     "pre_file": e.pre_file,
                     "pre_sha256": e.pre_sha256,
                     "timer": e.timer,
+                    **(
+                        {
+                            "ipsec": {
+                                "pre_file": e.ipsec_pre_file,
+                                "pre_sha256": e.ipsec_pre_sha256,
+                            }
+                        }
+                        if e.ipsec_managed
+                        else {}
+                    ),
                 }
                 for name, e in self.devices.items()
             },
@@ -131,6 +156,9 @@ class Change:
                     str(e.get("phase", "planned")),
                     str(e.get("note", "")),
                     {str(k): str(v) for k, v in dict(e.get("timer") or {}).items()},
+                    "ipsec" in e,
+                    str(dict(e.get("ipsec") or {}).get("pre_file", "")),
+                    str(dict(e.get("ipsec") or {}).get("pre_sha256", "")),
                 )
                 for name, e in dict(data["devices"]).items()
             },

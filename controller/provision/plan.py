@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from controller.errors import UsageError
 from controller.inventory.model import NETMIKO_DEVICE_TYPE, Device, Inventory, Link, Platform
 from controller.provision.dialects import DIALECTS, Dialect
+from controller.provision.ipsec import IpsecPlan, plan_ipsec
 from controller.provision.scope import FeatureCompliance, Scope, compliance, load_scope
 from controller.provision.tree import Node, commands, parse, unified_diff, with_implicit
 from controller.provision.verify import Keep
 from controller.render.intent import ROUTER_ROLES, build_intents
-from controller.render.templates import render
+from controller.render.templates import render, render_ipsec
 from controller.topology.render import render_topology
 
 
@@ -31,6 +32,9 @@ class DeviceSpec:
     device_type: str
     dialect: Dialect
     intended: str
+    ipsec: str | None = None
+    """The ``swanctl.conf`` it should run: a router that ends mission tunnels (None:
+    govnet leaves its IPsec side alone)."""
 
     @property
     def scope(self) -> Scope:
@@ -51,21 +55,34 @@ class DevicePlan:
     commands: list[str]
     diff: str
     running: str = field(repr=False, default="")
+    ipsec: IpsecPlan | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.commands)
+        return bool(self.commands) or self.ipsec_changed
+
+    @property
+    def ipsec_changed(self) -> bool:
+        return self.ipsec is not None and self.ipsec.changed
 
 
-def plan_device(spec: DeviceSpec, running: str) -> DevicePlan:
+def plan_device(spec: DeviceSpec, running: str, ipsec_running: str | None = None) -> DevicePlan:
     """The commands that make the managed part of ``running`` what the inventory says,
-    and its diff; lines outside the platform's managed scope are never touched."""
+    and its diff; lines outside the platform's managed scope are never touched. A router
+    with tunnels also gets its ``swanctl.conf`` planned, from ``ipsec_running`` (the file
+    on the device, None when it has none); its diff follows the configuration's."""
     current, wanted = spec.managed(running)
+    diff = unified_diff(current, wanted, spec.device.name)
+    ipsec = None
+    if spec.ipsec is not None:
+        ipsec = plan_ipsec(spec.device.name, ipsec_running, spec.ipsec)
+        diff += ipsec.diff
     return DevicePlan(
         spec.device.name,
         commands(current, wanted, spec.dialect),
-        unified_diff(current, wanted, spec.device.name),
+        diff,
         running,
+        ipsec,
     )
 
 
@@ -130,8 +147,9 @@ def device_specs(
             if text is None:
                 absent.append(device.name)
                 continue
+            ipsec = files.get(f"{lab}/{device.name}/swanctl.conf")
             specs.append(
-                DeviceSpec(device, Platform.FRR, "cisco_ios", DIALECTS[Platform.FRR], text)
+                DeviceSpec(device, Platform.FRR, "cisco_ios", DIALECTS[Platform.FRR], text, ipsec)
             )
         if absent and notes is not None:
             notes.append(f"not in lab {lab!r}: {', '.join(absent)}")
@@ -144,13 +162,20 @@ def device_specs(
         dialect = DIALECTS.get(platform)
         if dialect is None:
             raise UsageError(f"{device.name}: govnet does not configure {platform.value} devices")
+        intent = intents[device.name]
+        if intent.tunnels and platform is not Platform.FRR:
+            raise UsageError(
+                f"{device.name}: ends IPsec tunnels, which govnet configures on FRR routers "
+                f"(strongSwan) only, not on {platform.value}"
+            )
         specs.append(
             DeviceSpec(
                 device,
                 platform,
                 NETMIKO_DEVICE_TYPE[platform],
                 dialect,
-                render(intents[device.name]),
+                render(intent),
+                render_ipsec(intent) if intent.tunnels else None,
             )
         )
     return specs

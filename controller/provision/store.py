@@ -45,10 +45,11 @@ class BackupStore:
         """``<state>/restore``: the unmasked copies a rollback can push back."""
         return self.root.parent / "restore"
 
-    def save(self, device: str, running: str) -> Path:
+    def save(self, device: str, running: str, suffix: str = ".conf") -> Path:
         """Keep ``running`` twice: masked to read, unmasked (0600, private dir) to restore.
-        Returns the masked copy's path."""
-        name = f"{timestamp()}.conf"
+        Returns the masked copy's path. (``suffix``: ``.swanctl.conf`` for a router's
+        IPsec file, kept beside its configuration.)"""
+        name = f"{timestamp()}{suffix}"
         private = self._private_dir(device)
         atomic_write_text(private / name, running)
         (private / name).chmod(PRIVATE_FILE)
@@ -65,7 +66,9 @@ class BackupStore:
 
     def history(self, device: str) -> list[Path]:
         folder = self.root / device
-        return sorted(folder.glob("*.conf")) if folder.exists() else []
+        if not folder.exists():
+            return []
+        return sorted(p for p in folder.glob("*.conf") if not p.name.endswith(".swanctl.conf"))
 
     def latest(self, device: str) -> Path | None:
         found = self.history(device)

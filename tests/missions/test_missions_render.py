@@ -91,6 +91,21 @@ def test_the_lab_keeps_every_charon_file_in_the_node_directory(tmp_path: Path) -
         "psk-fr-par-ndc.conf": 'secret = "govnet-lab-ipsec-fr-par"\n',
         "psk-fr-par-dr.conf": 'secret = "govnet-lab-ipsec-fr-par"\n',
     }
+    # the node's logins find its own strongSwan, as on a router of its own (link apply),
+    # and may load connections through the socket's group
+    ipsec_dir = tmp_path / "clab-lab" / "ms-fr-par" / "ipsec"
+    sshd = services.sshd_config_text(node, services.Credentials("govnet", "pw", None))
+    assert (
+        f"SetEnv TMPDIR={tmp_path}/clab-lab/ms-fr-par/tmp "
+        f"STRONGSWAN_CONF={ipsec_dir}/strongswan.conf SWANCTL_DIR={ipsec_dir}\n"
+    ) in sshd
+    assert f"group = {services.CHARON_GROUP}\n" in conf
+    assert (
+        f"swanctl {{\n  load = pem pkcs1 x509 pubkey\n  socket = unix://{ipsec_dir}/charon.vici"
+        in conf
+    )
+    plain = build_plan(topology, tmp_path / "clab-lab").node("core-1")
+    assert services.login_env(plain) == {"TMPDIR": f"{tmp_path}/clab-lab/core-1/tmp"}
     swanctl = ROOT / "topologies/lab/ms-fr-par/swanctl.conf"
     assert services.is_initiator(swanctl, "fr-par-ndc")
     assert not services.is_initiator(ROOT / "topologies/lab/ndc-1/swanctl.conf", "fr-par-ndc")

@@ -58,7 +58,7 @@ def rekeying(lab: Lab, connection: str) -> str:
     """``rekeying every …s`` of one loaded connection (``swanctl --list-conns``)."""
     for line in swanctl(lab, "--list-conns").splitlines():
         if line.startswith(f"{connection}: "):
-            return line.rsplit(", ", 1)[-1]
+            return next(p for p in line.split(", ") if p.startswith("rekeying every"))
     raise AssertionError(f"{connection} is not loaded")
 
 

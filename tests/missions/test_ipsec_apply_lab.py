@@ -101,8 +101,17 @@ def test_a_hand_edit_of_a_missions_swanctl_conf_is_planned_then_put_back_by_link
     state = tmp_path / "state"
     inventory = ROOT / "inventory/lab"
 
-    planned = govnet("link", "plan", "--device", PARIS, "--json", state=state, inventory=inventory)
-    assert planned.returncode == 0, planned.stderr
+    planned = govnet(
+        "link",
+        "plan",
+        "--device",
+        PARIS,
+        "--trust-on-first-use",
+        "--json",
+        state=state,
+        inventory=inventory,
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
     (device,) = json.loads(planned.stdout)["devices"]
     assert device["status"] == "changes" and device["commands"] == []
     assert "-    rekey_time = 3h\n" in device["diff"] and "+    rekey_time = 4h\n" in device["diff"]

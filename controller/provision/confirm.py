@@ -134,6 +134,7 @@ restore_ipsec() {
   # connections it changes, and whether this end starts them): the old file back, loaded,
   # those connections restarted under it.
   [ -e "$d/ipsec.changed" ] || return 0
+  PATH="$PATH:/usr/sbin:/sbin"
   if [ -e "$d/swanctl.conf" ]; then
     cp "$d/swanctl.conf" "$f.govnet-old" && mv -f "$f.govnet-old" "$f"
   else rm -f "$f"; fi

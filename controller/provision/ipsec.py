@@ -33,6 +33,8 @@ from controller.provision.errors import ProvisionError
 from controller.provision.transport import Session
 
 FILE = '"${SWANCTL_DIR:-/etc/swanctl}/swanctl.conf"'
+PATH = 'PATH="$PATH:/usr/sbin:/sbin";'
+"""swanctl is in /usr/sbin, which a login that is not root's often lacks."""
 CHUNK = 3000
 """Base64 characters per shell line when writing the file (a terminal line stays short)."""
 _MARK = "govnet-ipsec:"
@@ -150,7 +152,7 @@ def write_commands(text: str | None) -> list[str]:
 
 
 def _loaded(what: str) -> str:
-    return f"swanctl --load-conns 2>&1; printf '%s %s %s\\n' {_MARK} {what} $?"
+    return f"{PATH} swanctl --load-conns 2>&1; printf '%s %s %s\\n' {_MARK} {what} $?"
 
 
 def restart_commands(names: tuple[str, ...], initiating: set[str]) -> list[str]:
@@ -158,7 +160,7 @@ def restart_commands(names: tuple[str, ...], initiating: set[str]) -> list[str]:
     the connections this end initiates are started at once (returning without waiting)."""
     out = []
     for name in names:
-        line = f"swanctl --terminate --ike {name} --force --timeout 2 >/dev/null 2>&1"
+        line = f"{PATH} swanctl --terminate --ike {name} --force --timeout 2 >/dev/null 2>&1"
         if name in initiating:
             line += f"; swanctl --initiate --child {name} --timeout 1 >/dev/null 2>&1"
         out.append(line + f"; printf '%s %s\\n' {_MARK} restarted")
@@ -166,7 +168,7 @@ def restart_commands(names: tuple[str, ...], initiating: set[str]) -> list[str]:
 
 
 def sas_command() -> str:
-    return f"swanctl --list-sas 2>&1; printf '%s %s\\n' {_MARK} listed"
+    return f"{PATH} swanctl --list-sas 2>&1; printf '%s %s\\n' {_MARK} listed"
 
 
 _IKE_SA = re.compile(r"^([A-Za-z0-9_.-]+): #\d+, (\w+)")

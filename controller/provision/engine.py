@@ -90,6 +90,16 @@ which the engine prints ``govnet-checkpoint: <step>`` on stderr and waits (at mo
 minute), so a test can kill it at exactly that moment."""
 
 
+def ipsec_note(plan: DevicePlan) -> str:
+    """What a change does to a tunnel end's ``swanctl.conf``, for its result line."""
+    if plan.ipsec is None or not plan.ipsec.changed:
+        return ""
+    changed = plan.ipsec.changed_connections
+    return f"swanctl.conf: {len(changed)} connection(s) changed" + (
+        f" ({', '.join(changed)})" if changed else ""
+    )
+
+
 def checkpoint(step: str, stop: threading.Event) -> None:
     """At ``step``, when the test hook asks for it: say so and wait until ``stop``."""
     if os.environ.get(CHECKPOINT_ENV) != step:
@@ -346,7 +356,7 @@ class Engine:
                 work.result = DeviceResult(
                     work.spec.device.name,
                     status,
-                    "",
+                    ipsec_note(work.plan),
                     work.plan.commands,
                     work.plan.diff,
                     seconds=time.monotonic() - work.started,
@@ -461,6 +471,8 @@ class Engine:
         results = []
         for work in works:
             assert work.result is not None
+            if work.result.status == "applied" and not work.result.message and work.plan:
+                work.result.message = ipsec_note(work.plan)
             if not work.result.seconds:
                 work.result.seconds = time.monotonic() - work.started
             results.append(self._with_steps(work.result))

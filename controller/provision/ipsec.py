@@ -143,7 +143,7 @@ def write_commands(text: str | None) -> list[str]:
     encoded = base64.b64encode(text.encode("utf-8")).decode()
     chunks = [encoded[i : i + CHUNK] for i in range(0, len(encoded), CHUNK)] or [""]
     t = f'f={FILE}; t="$f.govnet-new";'  # each line stands alone: no shell state is kept
-    out = [f': >"$t.b64"'] + [f'printf %s {chunk} >>"$t.b64"' for chunk in chunks]
+    out = [': >"$t.b64"'] + [f'printf %s {chunk} >>"$t.b64"' for chunk in chunks]
     out.append(
         '(umask 027 && base64 -d "$t.b64" >"$t") && rm -f "$t.b64" && mv -f "$t" "$f" '
         f"&& {_loaded('load')}"

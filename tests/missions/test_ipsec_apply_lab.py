@@ -114,6 +114,7 @@ def test_a_hand_edit_of_a_missions_swanctl_conf_is_planned_then_put_back_by_link
     assert planned.returncode == 0, planned.stdout + planned.stderr
     (device,) = json.loads(planned.stdout)["devices"]
     assert device["status"] == "changes" and device["commands"] == []
+    assert device["message"] == "swanctl.conf: 1 connection(s) changed (fr-par-ndc)"
     assert "-    rekey_time = 3h\n" in device["diff"] and "+    rekey_time = 4h\n" in device["diff"]
     assert f"{PARIS} swanctl.conf (intended)" in device["diff"]
 

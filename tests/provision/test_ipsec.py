@@ -19,6 +19,7 @@ import pytest
 
 from controller.inventory import load_inventory
 from controller.provision import confirm, ipsec
+from controller.provision.engine import ipsec_note
 from controller.provision.errors import ProvisionError
 from controller.provision.plan import device_specs, plan_device, select_devices
 from controller.render.intent import build_intents
@@ -96,6 +97,7 @@ def test_an_ipsec_only_change_is_a_change_with_no_cli_command() -> None:
     (spec,) = device_specs(LAB, devices, "govnet-lab")
     plan = plan_device(spec, spec.intended, MISSION.replace("rekey_time = 1h", "rekey_time = 2h"))
     assert plan.commands == [] and plan.changed and plan.ipsec_changed
+    assert ipsec_note(plan) == "swanctl.conf: 2 connection(s) changed (fr-par-dr, fr-par-ndc)"
     assert "+        rekey_time = 1h" in plan.diff
     assert not plan_device(spec, spec.intended, MISSION).changed
 

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from controller.io import exclusive_lock
-from simulations import accounts, executor, services
+from simulations import accounts, executor, services, signals
 from simulations.artifacts import write_artifacts
 from simulations.errors import CommandError, LabError, NotRootError
 from simulations.executor import Progress, no_progress, parallel
@@ -229,6 +229,10 @@ class Lab:
             return self._down_locked(progress)
 
     def _down_locked(self, progress: Progress) -> DownResult:
+        with signals.deferred():  # a teardown cut short leaves half a lab and no record of it
+            return self._teardown(progress)
+
+    def _teardown(self, progress: Progress) -> DownResult:
         started = time.monotonic()
         plan = self.plan
         try:

@@ -158,7 +158,9 @@ snapshot)
   fi
   mkdir -p "$d/$ns" && echo "service integrated-vtysh-config" >"$d/$ns/vtysh.conf"
   vtysh $N -c "show running-config" | sed '1,/^Current configuration:/d' >"$d/frr.conf"
-  if [ -f "$f" ]; then cp "$f" "$d/swanctl.conf" || exit 1; fi
+  # swanctl.conf too, for a change that loads a new one (unreadable: such a change is
+  # refused when it tells the timer; any other change goes on)
+  if [ -f "$f" ]; then cp "$f" "$d/swanctl.conf" 2>/dev/null || : >"$d/swanctl.unsaved"; fi
   grep -q '^end' "$d/frr.conf" && echo "govnet: snapshot taken" ;;
 arm)
   # snapshot, then the detached timer; waits (bounded) until the timer has its pid
@@ -193,7 +195,9 @@ def track_ipsec(armed: Armed, shell: Session, changed: dict[str, bool]) -> None:
         raise ProvisionError(f"{armed.mechanism.name}: no timer directory to tell of IPsec")
     lines = " ".join(f"'{name} {int(start)}'" for name, start in sorted(changed.items()))
     command = armed.fill(
-        f"printf '%s\\n' {lines} >{{dir}}/ipsec.changed && printf 'govnet: %s\\n' tracked"
+        "if test -e {dir}/swanctl.unsaved; then "
+        "printf 'govnet: %s\\n' 'its swanctl.conf could not be saved for the timer'; else "
+        f"printf '%s\\n' {lines} >{{dir}}/ipsec.changed && printf 'govnet: %s\\n' tracked; fi"
     )
     out = shell.show(command, echo=False)
     if "govnet: tracked" not in out:

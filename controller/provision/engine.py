@@ -1062,8 +1062,14 @@ class Engine:
         timer already did) and restart the connections that differ; whether the file is
         now byte-identical to it."""
         name = work.spec.device.name
+        try:
+            now = ipsec.read(name, self._ipsec_shell(work))
+        except ConnectError:  # the login from before the change may not have survived it
+            if work.ipsec_shell is not None:
+                work.ipsec_shell.close()
+                work.ipsec_shell = None
+            now = ipsec.read(name, self._ipsec_shell(work))
         shell = self._ipsec_shell(work)
-        now = ipsec.read(name, shell)
         if now != work.ipsec_backup:
             back = ipsec.plan_ipsec(name, now, work.ipsec_backup or "")
             ipsec.write(name, shell, work.ipsec_backup)

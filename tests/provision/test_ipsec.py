@@ -282,7 +282,8 @@ def test_a_timer_not_told_of_ipsec_leaves_the_file_alone_stand_in(
     env, conf_dir, calls = node
     bin_dir = Path(env["PATH"].split(":")[0])
     (bin_dir / "vtysh").write_text(
-        "#!/bin/sh\nprintf 'Current configuration:\\nhostname r\\nend\\n'\n"
+        "#!/bin/sh\nprintf 'Building configuration...\\n\\nCurrent configuration:\\n"
+        "hostname r\\nend\\n'\n"
     )
     (bin_dir / "vtysh").chmod(0o755)
     (conf_dir / "swanctl.conf").write_text("by hand\n")
@@ -290,10 +291,45 @@ def test_a_timer_not_told_of_ipsec_leaves_the_file_alone_stand_in(
     armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
     (step,) = confirm.FRR_MECHANISM.arm
     out = shell.show(armed.fill(step.commands[0]))
+    assert step.expect in out, out
     (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
     armed.values["dir"] = directory
+    assert (Path(directory) / "swanctl.conf").read_text() == "by hand\n"  # snapshotted
     (conf_dir / "swanctl.conf").write_text("changed by hand meanwhile\n")
     (cancel,) = confirm.FRR_MECHANISM.cancel
     shell.show(armed.fill(cancel.commands[0]))
     assert (conf_dir / "swanctl.conf").read_text() == "changed by hand meanwhile\n"
     assert not calls.exists()
+
+
+def test_a_swanctl_conf_the_timer_could_not_save_refuses_the_ipsec_change_only_stand_in(
+    node: tuple[dict[str, str], Path, Path],
+) -> None:
+    """The snapshot cannot copy the file (a stand-in cp that fails, as for a file the login
+    may not read): arming still works for the FRR change, but a change that would load a
+    new swanctl.conf is refused before anything is written — the timer could not undo it."""
+    require(os.path.exists("/usr/lib/frr/frr-reload.py"), "frr-pythontools (frr-reload.py)")
+    env, conf_dir, _ = node
+    bin_dir = Path(env["PATH"].split(":")[0])
+    for name, body in (
+        ("vtysh", "printf 'Building configuration...\\n\\nCurrent configuration:\\nend\\n'"),
+        ("cp", "exit 1"),
+    ):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    (conf_dir / "swanctl.conf").write_text(MISSION)
+    shell = Shell(env)
+    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
+    (step,) = confirm.FRR_MECHANISM.arm
+    out = shell.show(armed.fill(step.commands[0]))
+    assert step.expect in out, out  # the FRR change may go on
+    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
+    armed.values["dir"] = directory
+    try:
+        with pytest.raises(ProvisionError, match="could not be saved for the timer"):
+            confirm.track_ipsec(armed, shell, {"fr-par-ndc": True})
+        assert not (Path(directory) / "ipsec.changed").exists()
+    finally:
+        (confirming,) = confirm.FRR_MECHANISM.confirm
+        shell.show(armed.fill(confirming.commands[0]))
+    assert not Path(directory).exists()

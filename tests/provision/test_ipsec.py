@@ -182,6 +182,25 @@ class Shell:
         pass
 
 
+def armed_on(env: dict[str, str]) -> tuple[Shell, confirm.Armed, Path]:
+    """The FRR timer armed by a real sh with a stand-in vtysh (no FRR outside the lab):
+    the login, the armed timer and its directory."""
+    vtysh = Path(env["PATH"].split(":")[0]) / "vtysh"
+    vtysh.write_text(
+        "#!/bin/sh\nprintf 'Building configuration...\\n\\nCurrent configuration:\\n"
+        "hostname ms-fr-par\\nend\\n'\n"
+    )
+    vtysh.chmod(0o755)
+    shell = Shell(env)
+    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
+    (step,) = confirm.FRR_MECHANISM.arm
+    out = shell.show(armed.fill(step.commands[0]))
+    assert step.expect in out, out
+    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
+    armed.values["dir"] = directory
+    return shell, armed, Path(directory)
+
+
 def test_write_then_read_round_trips_the_file_through_a_real_sh_stand_in_swanctl(
     node: tuple[dict[str, str], Path, Path],
 ) -> None:
@@ -232,22 +251,10 @@ def test_the_frr_timer_puts_the_old_swanctl_conf_back_stand_in_vtysh_and_swanctl
     on expiry when govnet never confirms."""
     require(os.path.exists("/usr/lib/frr/frr-reload.py"), "frr-pythontools (frr-reload.py)")
     env, conf_dir, calls = node
-    bin_dir = Path(env["PATH"].split(":")[0])
-    vtysh = bin_dir / "vtysh"
-    vtysh.write_text(
-        "#!/bin/sh\nprintf 'Building configuration...\\n\\nCurrent configuration:\\n"
-        "hostname ms-fr-par\\nend\\n'\n"
-    )
-    vtysh.chmod(0o755)
     old = MISSION.replace("dpd_delay = 2s", "dpd_delay = 9s", 1)
     (conf_dir / "swanctl.conf").write_text(old)
-    shell = Shell(env)
-    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
-    (step,) = confirm.FRR_MECHANISM.arm
-    out = shell.show(armed.fill(step.commands[0]))
-    assert step.expect in out, out
-    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
-    armed.values["dir"] = directory
+    shell, armed, timer = armed_on(env)
+    directory = str(timer)
     pid = int((Path(directory) / "sleep.pid").read_text())
     try:
         assert (Path(directory) / "swanctl.conf").read_text() == old  # in the snapshot
@@ -280,20 +287,9 @@ def test_a_timer_not_told_of_ipsec_leaves_the_file_alone_stand_in(
     but never restored, so a hand-kept strongSwan beside FRR is not govnet's to touch."""
     require(os.path.exists("/usr/lib/frr/frr-reload.py"), "frr-pythontools (frr-reload.py)")
     env, conf_dir, calls = node
-    bin_dir = Path(env["PATH"].split(":")[0])
-    (bin_dir / "vtysh").write_text(
-        "#!/bin/sh\nprintf 'Building configuration...\\n\\nCurrent configuration:\\n"
-        "hostname r\\nend\\n'\n"
-    )
-    (bin_dir / "vtysh").chmod(0o755)
     (conf_dir / "swanctl.conf").write_text("by hand\n")
-    shell = Shell(env)
-    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
-    (step,) = confirm.FRR_MECHANISM.arm
-    out = shell.show(armed.fill(step.commands[0]))
-    assert step.expect in out, out
-    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
-    armed.values["dir"] = directory
+    shell, armed, timer = armed_on(env)
+    directory = str(timer)
     assert (Path(directory) / "swanctl.conf").read_text() == "by hand\n"  # snapshotted
     (conf_dir / "swanctl.conf").write_text("changed by hand meanwhile\n")
     (cancel,) = confirm.FRR_MECHANISM.cancel
@@ -310,21 +306,12 @@ def test_a_swanctl_conf_the_timer_could_not_save_refuses_the_ipsec_change_only_s
     new swanctl.conf is refused before anything is written — the timer could not undo it."""
     require(os.path.exists("/usr/lib/frr/frr-reload.py"), "frr-pythontools (frr-reload.py)")
     env, conf_dir, _ = node
-    bin_dir = Path(env["PATH"].split(":")[0])
-    for name, body in (
-        ("vtysh", "printf 'Building configuration...\\n\\nCurrent configuration:\\nend\\n'"),
-        ("cp", "exit 1"),
-    ):
-        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
-        (bin_dir / name).chmod(0o755)
+    cp = Path(env["PATH"].split(":")[0]) / "cp"
+    cp.write_text("#!/bin/sh\nexit 1\n")
+    cp.chmod(0o755)
     (conf_dir / "swanctl.conf").write_text(MISSION)
-    shell = Shell(env)
-    armed = confirm.Armed(confirm.FRR_MECHANISM, 30.0, 0.0, confirm.template_values(30.0))
-    (step,) = confirm.FRR_MECHANISM.arm
-    out = shell.show(armed.fill(step.commands[0]))
-    assert step.expect in out, out  # the FRR change may go on
-    (directory,) = [x[len(step.marker) :] for x in out.splitlines() if x.startswith(step.marker)]
-    armed.values["dir"] = directory
+    shell, armed, timer = armed_on(env)  # the FRR change may go on
+    directory = str(timer)
     try:
         with pytest.raises(ProvisionError, match="could not be saved for the timer"):
             confirm.track_ipsec(armed, shell, {"fr-par-ndc": True})

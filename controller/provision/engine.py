@@ -891,10 +891,7 @@ class Engine:
         ]
         if not todo:
             return set()
-        deadline = time.monotonic() + self.options.confirm_timeout
-        expiries = [w.armed.expires for w in pushed if w.armed is not None]
-        if expiries:
-            deadline = min(deadline, min(expiries) - confirm.RESERVE)
+        deadline = self._verify_deadline(pushed, time.monotonic())
 
         def check(work: _Work) -> str:
             assert work.plan is not None and work.plan.ipsec is not None
@@ -943,6 +940,15 @@ class Engine:
         }
         return Nms(nms, lambda addresses: pinger.many(nms, addresses), loopbacks)
 
+    def _verify_deadline(self, pushed: list[_Work], now: float) -> float:
+        """``--confirm-timeout`` from ``now``, and early enough to leave the armed devices
+        time to be confirmed."""
+        deadline = now + self.options.confirm_timeout
+        expiries = [w.armed.expires for w in pushed if w.armed is not None]
+        if expiries:
+            deadline = min(deadline, min(expiries) - confirm.RESERVE)
+        return deadline
+
     def _verify(self, pushed: list[_Work], works: list[_Work]) -> set[str]:
         """Names of changed devices whose change did not verify in time: the changed ends
         of a touched link that failed, a changed device worse than before, and — when an
@@ -964,10 +970,7 @@ class Engine:
         allowance = sum(keep[name].route_allowance for name in plans if name in keep)
         keep = {name: Keep(k.interfaces, k.bgp_peers, allowance) for name, k in keep.items()}
         now = time.monotonic()
-        deadline = now + self.options.confirm_timeout
-        expiries = [w.armed.expires for w in pushed if w.armed is not None]
-        if expiries:  # leave the armed devices time to be confirmed
-            deadline = min(deadline, min(expiries) - confirm.RESERVE)
+        deadline = self._verify_deadline(pushed, now)
         risky = {
             w.spec.device.name
             for w in pushed

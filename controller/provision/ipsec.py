@@ -127,7 +127,7 @@ def parse_read(device: str, out: str) -> str | None:
     words = lines[-1].split()
     if words[1:] == ["none"]:
         return None
-    if words[1] != "file":
+    if words[1:2] != ["file"]:
         raise ProvisionError(f"{device}: unexpected answer reading swanctl.conf: {lines[-1]}")
     try:
         return base64.b64decode(words[2] if len(words) > 2 else "", validate=True).decode("utf-8")

@@ -115,8 +115,9 @@ def test_list_sas_counts_a_tunnel_up_only_with_its_ike_and_child_sa() -> None:
         "govnet-ipsec: file ###not-base64###",
         "govnet-ipsec: file //79",  # bytes that are not UTF-8
         "govnet-ipsec: what",
+        "govnet-ipsec:",  # the marker alone (a cut line)
     ],
-    ids=["nothing", "no-marker", "garbled", "not-utf8", "unknown"],
+    ids=["nothing", "no-marker", "garbled", "not-utf8", "unknown", "marker-only"],
 )
 def test_a_bad_answer_reading_the_file_is_one_located_error(out: str) -> None:
     with pytest.raises(ProvisionError, match=r"^ms-fr-par: .*swanctl\.conf"):

@@ -38,6 +38,7 @@ PATH = 'PATH="$PATH:/usr/sbin:/sbin";'
 CHUNK = 3000
 """Base64 characters per shell line when writing the file (a terminal line stays short)."""
 _MARK = "govnet-ipsec:"
+_LOAD = f"{PATH} swanctl --load-conns 2>&1; printf '%s %s %s\\n' {_MARK} load $?"
 _CONNECTION = re.compile(r"^  ([A-Za-z0-9_.-]+) \{$")
 
 
@@ -139,20 +140,15 @@ def write_commands(text: str | None) -> list[str]:
     """Put ``text`` in place as the file (None: remove it) and load it. The new file is
     written beside the old one and renamed over it, so charon never sees half a file."""
     if text is None:
-        return [f'f={FILE}; rm -f "$f"; {_loaded("load")}']
+        return [f'f={FILE}; rm -f "$f"; {_LOAD}']
     encoded = base64.b64encode(text.encode("utf-8")).decode()
     chunks = [encoded[i : i + CHUNK] for i in range(0, len(encoded), CHUNK)] or [""]
     t = f'f={FILE}; t="$f.govnet-new";'  # each line stands alone: no shell state is kept
     out = [': >"$t.b64"'] + [f'printf %s {chunk} >>"$t.b64"' for chunk in chunks]
     out.append(
-        '(umask 027 && base64 -d "$t.b64" >"$t") && rm -f "$t.b64" && mv -f "$t" "$f" '
-        f"&& {_loaded('load')}"
+        f'(umask 027 && base64 -d "$t.b64" >"$t") && rm -f "$t.b64" && mv -f "$t" "$f" && {_LOAD}'
     )
     return [f"{t} {line}" for line in out]
-
-
-def _loaded(what: str) -> str:
-    return f"{PATH} swanctl --load-conns 2>&1; printf '%s %s %s\\n' {_MARK} {what} $?"
 
 
 def restart_commands(names: tuple[str, ...], initiating: set[str]) -> list[str]:

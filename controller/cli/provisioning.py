@@ -83,13 +83,33 @@ _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):=([^}]*)\}")
 def lab_nodes(topology: Path) -> tuple[str, frozenset[str]]:
     """The lab's name and nodes; its ``${VAR:=value}`` lab defaults become defaults of this
     process, so ``env:`` references in a lab inventory resolve to what the nodes were given."""
-    from simulations.topology import load_topology  # the lab is optional for real networks
-
-    loaded = load_topology(topology)
-    for var, value in _DEFAULTED.findall(topology.read_text(encoding="utf-8")):
+    name, nodes, text = _lab_file(topology)
+    for var, value in _DEFAULTED.findall(text):
         os.environ.setdefault(var, value)
         masking.register(value, os.environ[var])
-    return loaded.name, frozenset(loaded.nodes)
+    return name, nodes
+
+
+_LAB_FILES: dict[tuple[str, int, int], tuple[str, frozenset[str], str]] = {}
+
+
+def _lab_file(topology: Path) -> tuple[str, frozenset[str], str]:
+    """A topology's name, nodes and text, read once per process while the file stays the
+    same (one command asks several times; the national topology takes a second to load)."""
+    from simulations.topology import load_topology  # the lab is optional for real networks
+
+    try:
+        st = topology.stat()
+        key = (str(topology.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None  # load_topology says, located, why it cannot be read
+    if key is None or key not in _LAB_FILES:
+        loaded = load_topology(topology)
+        read = (loaded.name, frozenset(loaded.nodes), topology.read_text(encoding="utf-8"))
+        if key is None:
+            return read
+        _LAB_FILES[key] = read
+    return _LAB_FILES[key]
 
 
 def reach(

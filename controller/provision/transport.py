@@ -155,18 +155,24 @@ def connect(
     open_socket: SocketFactory = plain_socket,
     timeout: float = 10.0,
 ) -> NetmikoSession:
-    """An authenticated session, after checking the pinned host key."""
-    try:
-        probe = open_socket(target.host, target.port, timeout)
-    except OSError as exc:
-        raise ConnectError(
-            f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
-        ) from exc
-    key = fetch_host_key(target.name, probe, timeout)
-    if not hostkeys.known(target.host, target.port) and trust_on_first_use:
-        hostkeys.pin(target.host, target.port, key)
-        log.info("%s: pinned host key on first use", target.name)
-    hostkeys.check(target.name, target.host, target.port, key)
+    """An authenticated session with a device whose host key is pinned.
+
+    A pinned device gets one SSH handshake: paramiko checks the key it presents against the
+    pin file during the login itself. Only a device not yet pinned is asked for its key
+    first, on a connection of its own, so that it can be pinned (trust on first use) or
+    refused before any password is sent."""
+    if not hostkeys.known(target.host, target.port):
+        try:
+            probe = open_socket(target.host, target.port, timeout)
+        except OSError as exc:
+            raise ConnectError(
+                f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
+            ) from exc
+        key = fetch_host_key(target.name, probe, timeout)
+        if trust_on_first_use:
+            hostkeys.pin(target.host, target.port, key)
+            log.info("%s: pinned host key on first use", target.name)
+        hostkeys.check(target.name, target.host, target.port, key)
     try:
         sock = open_socket(target.host, target.port, timeout)
     except OSError as exc:
@@ -201,9 +207,44 @@ def connect(
         raise AuthError(
             f"{target.name}: authentication failed for user {target.username!r}"
         ) from exc
-    except paramiko.BadHostKeyException as exc:
-        raise HostKeyError(f"{target.name}: SSH host key changed — refusing") from exc
     except (NetmikoTimeoutException, paramiko.SSHException, OSError, EOFError) as exc:
-        raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc
+        refused = _host_key_refusal(exc)  # netmiko wraps paramiko's in its own exception
+        if isinstance(refused, paramiko.BadHostKeyException):
+            raise HostKeyError(
+                f"{target.name}: SSH host key of {target.host}:{target.port} CHANGED since it "
+                f"was pinned in {hostkeys.path} — refusing (possible man-in-the-middle)"
+            ) from exc
+        if refused is not None:  # the pin went away between the check and the login
+            raise HostKeyError(
+                f"{target.name}: SSH host key of {target.host}:{target.port} is not pinned "
+                f"in {hostkeys.path} — refusing"
+            ) from exc
+        raise ConnectError(f"{target.name}: SSH failed: {one_line(_innermost(exc))}") from exc
     except Exception as exc:  # e.g. netmiko's ValueError when no prompt is found
         raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _host_key_refusal(exc: BaseException) -> paramiko.SSHException | None:
+    """paramiko's refusal of the presented host key, if that is what ``exc`` comes from:
+    the key differs from the pin (BadHostKeyException) or no pin matches (RejectPolicy)."""
+    for link in _chain(exc):
+        if isinstance(link, paramiko.BadHostKeyException):
+            return link
+        if isinstance(link, paramiko.SSHException) and "not found in known_hosts" in str(link):
+            return link
+    return None
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """paramiko's own error rather than netmiko's paragraph around it."""
+    chain = _chain(exc)
+    return next((e for e in reversed(chain) if isinstance(e, paramiko.SSHException)), exc)

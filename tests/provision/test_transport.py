@@ -7,12 +7,13 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from controller.provision.dialects import FRR
-from controller.provision.errors import ConnectError, one_line
+from controller.provision.errors import AuthError, ConnectError, HostKeyError, one_line
 from controller.provision.hostkeys import HostKeyStore
-from controller.provision.transport import Target, connect
+from controller.provision.transport import SocketFactory, Target, connect
 from tests.provision.sshpeers import HangsUpAfterBanner, HostKeyServer, running
 
 
@@ -58,3 +59,53 @@ def test_a_device_that_hangs_up_during_the_key_fetch_is_one_line(tmp_path: Path)
     message = str(caught.value)
     assert message.startswith("pr-kh2: SSH handshake failed: ") and "\n" not in message
     assert not message.endswith(": ")
+
+
+def _loopback(port: int) -> SocketFactory:
+    def open_socket(host: str, _port: int, timeout: float) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    return open_socket
+
+
+def test_a_pinned_device_is_reached_with_one_ssh_handshake(tmp_path: Path) -> None:
+    # the key is checked inside the login itself; no second connection asks for it first
+    with running(HostKeyServer()) as device:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        store.pin("127.0.0.1", 22, device.key)
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "wrong")
+        with pytest.raises(AuthError):  # the server authenticates nobody
+            connect(target, store, open_socket=_loopback(device.port), timeout=5)
+    assert device.connections == 1
+
+
+def test_a_pinned_device_presenting_another_key_is_refused_as_changed(tmp_path: Path) -> None:
+    with running(HostKeyServer()) as device:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        pinned = paramiko.RSAKey.generate(2048)  # not the device's key
+        store.pin("127.0.0.1", 22, pinned)
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "secret-pw")
+        with pytest.raises(HostKeyError) as caught:
+            connect(
+                target,
+                store,
+                trust_on_first_use=True,  # never re-pins a device that is already pinned
+                open_socket=_loopback(device.port),
+                timeout=5,
+            )
+    message = str(caught.value)
+    assert message.startswith("pr-kh2: SSH host key of 127.0.0.1:22 CHANGED since it was pinned")
+    assert "secret-pw" not in message
+    assert device.connections == 1
+    store.check("pr-kh2", "127.0.0.1", 22, pinned)  # the pin is kept as it was
+
+
+def test_an_unknown_device_is_refused_before_any_login(tmp_path: Path) -> None:
+    with running(HostKeyServer()) as device:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "secret-pw")
+        with pytest.raises(HostKeyError) as caught:
+            connect(target, store, open_socket=_loopback(device.port), timeout=5)
+    assert "unknown SSH host key" in str(caught.value)
+    assert device.connections == 1  # the key fetch only; no login followed
+    assert not store.path.exists()

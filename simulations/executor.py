@@ -468,10 +468,19 @@ def clear_pidfiles(node: NodePlan) -> None:
 def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
     """Start the node's daemons inside its namespace, run its exec commands, and
     return the processes started (PIDs from their pid files, waited for, bounded)."""
+    return [*start_services(node, run_exec), *start_routing(node)]
+
+
+def start_services(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
+    """Everything but FRR: sshd, snmpd, their log relays, the exec commands, charon.
+
+    A lab starts these on every node before any router's FRR (:func:`start_routing`):
+    once zebras install routes — thousands per national router, in every namespace at
+    once — each netlink or ioctl call on the machine waits for the kernel's one routing
+    lock, and a daemon's bounded start (snmpd reading its interfaces) missed its bound
+    (measured: 60-70 snmpd in D state, 2 of 2 national starts failed)."""
     records: list[ProcessRecord] = []
     clear_pidfiles(node)
-    if node.frr:
-        run_in_netns(node.netns, services.frr_start_argv(node), timeout=30)
     if node.sshd:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         run_in_netns(node.netns, services.sshd_start_argv(node), timeout=15)
@@ -483,17 +492,6 @@ def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
         run_in_netns(node.netns, services.exec_argv(command), env=exec_env(node), timeout=60)
     if node.charon:
         records.append(ProcessRecord(node.name, "charon", start_charon(node), node.netns))
-    if node.frr:
-        run_dir = services.frr_run(node)
-        daemons = services.frr_enabled_daemons(services.frr_daemons_text(node))
-        for daemon in daemons:
-            pid = wait_for_pidfile(run_dir / f"{daemon}.pid", timeout=15)
-            if pid is None:
-                raise LabError(
-                    f"node {node.name}: FRR {daemon} did not start "
-                    f"(no live pid in {run_dir / (daemon + '.pid')})"
-                )
-            records.append(ProcessRecord(node.name, daemon, pid, node.netns))
     for name, paths in (
         ("sshd", services.sshd_paths(node) if node.sshd else None),
         ("snmpd", services.snmpd_paths(node) if node.snmpd else None),
@@ -516,6 +514,25 @@ def start_node(node: NodePlan, run_exec: bool = True) -> list[ProcessRecord]:
                 f"node {node.name}: {name}'s syslog relay did not start ({paths['relay_pid']})"
             )
         records.append(ProcessRecord(node.name, f"{name}-logrelay", pid, node.netns))
+    return records
+
+
+def start_routing(node: NodePlan) -> list[ProcessRecord]:
+    """The node's FRR daemons (after :func:`start_services`), their PIDs from their pid
+    files, which each daemon writes before it installs any route."""
+    if not node.frr:
+        return []
+    records: list[ProcessRecord] = []
+    run_in_netns(node.netns, services.frr_start_argv(node), timeout=30)
+    run_dir = services.frr_run(node)
+    for daemon in services.frr_enabled_daemons(services.frr_daemons_text(node)):
+        pid = wait_for_pidfile(run_dir / f"{daemon}.pid", timeout=15)
+        if pid is None:
+            raise LabError(
+                f"node {node.name}: FRR {daemon} did not start "
+                f"(no live pid in {run_dir / (daemon + '.pid')})"
+            )
+        records.append(ProcessRecord(node.name, daemon, pid, node.netns))
     return records
 
 

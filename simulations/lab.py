@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -59,6 +59,24 @@ class DownResult:
     @property
     def was_up(self) -> bool:
         return bool(self.namespaces or self.killed or self.routes)
+
+
+def _start_all(
+    what: str,
+    nodes: Sequence[executor.NodePlan],
+    start: Callable[[executor.NodePlan], list[executor.ProcessRecord]],
+    progress: Progress,
+) -> list[executor.ProcessRecord]:
+    """``start`` on every node, in parallel, with a progress line per node."""
+    done = [0]
+
+    def started(node: executor.NodePlan) -> list[executor.ProcessRecord]:
+        records = start(node)
+        done[0] += 1
+        progress(f"started {what} on {node.name}", done[0], len(nodes))
+        return records
+
+    return [r for records in parallel(started, nodes) for r in records]
 
 
 class Lab:
@@ -165,17 +183,13 @@ class Lab:
             state.add_unique("paths", *made)
         save_state(path, state)
         progress(f"starting daemons on {len(plan.nodes)} nodes", 5, total)
-        done = [0]
-
-        def start(node: executor.NodePlan) -> list[executor.ProcessRecord]:
-            records = executor.start_node(node)
-            done[0] += 1
-            progress(f"started {node.name}", done[0], len(plan.nodes))
-            return records
-
-        for records in parallel(start, plan.nodes):
-            state.processes.extend(records)
-        save_state(path, state)
+        # every node's services first, then every router's FRR: see executor.start_services
+        for what, nodes, start in (
+            ("services", list(plan.nodes), executor.start_services),
+            ("FRR", [n for n in plan.nodes if n.frr], executor.start_routing),
+        ):
+            state.processes.extend(_start_all(what, nodes, start, progress))
+            save_state(path, state)
         progress("management routes and guard routes", 6, total)
         addresses = dict(
             zip(

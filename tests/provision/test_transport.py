@@ -4,6 +4,7 @@ that device (a ConnectError), never an IndexError that aborts the run."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from controller.provision.dialects import FRR
 from controller.provision.errors import AuthError, ConnectError, HostKeyError, one_line
 from controller.provision.hostkeys import HostKeyStore
-from controller.provision.transport import SocketFactory, Target, connect
+from controller.provision.transport import NetmikoSession, SocketFactory, Target, connect
 from tests.provision.sshpeers import HangsUpAfterBanner, HostKeyServer, running
 
 
@@ -109,3 +110,44 @@ def test_an_unknown_device_is_refused_before_any_login(tmp_path: Path) -> None:
     assert "unknown SSH host key" in str(caught.value)
     assert device.connections == 1  # the key fetch only; no login followed
     assert not store.path.exists()
+
+
+class _RecordingConnection:
+    """Stands in for netmiko's connection object (not for a device): records what the
+    session asks of it."""
+
+    def __init__(self) -> None:
+        self.prompt = "pr-kh2#"
+        self.prompts_found = 0
+        self.expects: list[str | None] = []
+
+    def find_prompt(self) -> str:
+        self.prompts_found += 1
+        return self.prompt
+
+    def send_command(self, command: str, expect_string: str | None = None, **_: object) -> str:
+        self.expects.append(expect_string)
+        return "output"
+
+    def send_config_set(self, commands: list[str], **_: object) -> str:
+        return ""
+
+
+def test_reads_on_a_network_cli_reuse_the_prompt_until_something_may_change_it() -> None:
+    conn = _RecordingConnection()
+    session = NetmikoSession(Target("pr-kh2", "10.0.0.1", "linux", FRR, "govnet"), conn)
+    cli = NetmikoSession(Target("pr-kh2", "10.0.0.1", "cisco_ios", FRR, "govnet"), conn)
+    session.show("show running-config")  # a node's shell: netmiko finds the prompt itself
+    assert conn.expects == [None] and conn.prompts_found == 0
+    cli.show("show running-config")
+    cli.show("show ip ospf neighbor json")
+    assert conn.prompts_found == 1  # learned once
+    anchored = re.compile(str(conn.expects[-1]))
+    assert anchored.search("...\r\npr-kh2# ") and not anchored.search("hostname pr-kh2#x\nend")
+    cli.configure(["hostname pr-kh2-new"])  # may rename the device: learn the prompt again
+    conn.prompt = "pr-kh2-new#"
+    cli.show("show running-config")
+    assert conn.prompts_found == 2 and "pr\\-kh2\\-new\\#" in str(conn.expects[-1])
+    cli.show("write memory")  # not a read: netmiko's own prompt search, and forget ours
+    cli.show("show running-config")
+    assert conn.expects[-2] is None and conn.prompts_found == 3

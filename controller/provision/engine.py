@@ -311,7 +311,10 @@ class Engine:
             self.progress(name, "failed")
 
     def _ipsec_shell(self, work: _Work) -> NetmikoSession:
-        """The shell login a router's ``swanctl.conf`` goes through (opened once)."""
+        """The shell login a router's ``swanctl.conf`` goes through (opened once, and
+        again after the on-node timer that shared it closed it)."""
+        if work.ipsec_shell is not None and work.ipsec_shell.closed:
+            work.ipsec_shell = None
         if work.ipsec_shell is None:
             if not self.options.shell_user:
                 raise ProvisionError(
@@ -711,17 +714,22 @@ class Engine:
     # ----------------------------------------------------------------- confirm hook
 
     def _open_shells(self, changed: list[_Work], pool: ThreadPoolExecutor) -> None:
-        """Start the shell logins arming will need, so they overlap the baseline."""
+        """Start the shell logins arming will need, so they overlap the baseline (a
+        tunnel end arms over the shell login its ``swanctl.conf`` was read through)."""
         for work in changed:
             mechanism = confirm.MECHANISMS.get(work.spec.platform)
-            if mechanism and confirm.needs_shell(mechanism) and self.options.shell_user:
+            wanted = mechanism and confirm.needs_shell(mechanism) and self.options.shell_user
+            if wanted and work.ipsec_shell is None:
                 work.shell = pool.submit(self._connect, work.spec, self.options.shell_user)
 
     def _shell_for(self, work: _Work) -> NetmikoSession:
-        """The shell login opened during the baseline (or a new one); raises ConnectError."""
+        """The shell login opened during the baseline, the tunnel end's IPsec shell, or a
+        new one; raises ConnectError."""
         opened, work.shell = work.shell, None
         if opened is not None:
             return opened.result()
+        if work.ipsec_shell is not None and not work.ipsec_shell.closed:
+            return work.ipsec_shell  # one SSH login fewer on the node
         return self._connect(work.spec, self.options.shell_user)
 
     def _arm(self, work: _Work) -> None:

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,23 +62,41 @@ def engine_for(inventory: Path, topology: Path, state: Path, workers: int) -> En
     return Engine(inv, device_specs(inv, devices, where.lab), where.options)
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores; /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
+    """Run a whole process; its wall time, its own CPU (user + system of it and what it
+    waited for) and the whole machine's busy CPU meanwhile (lab daemons included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = busy_seconds()
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, {"wall": wall, "cpu": cpu, "machine": busy_seconds() - machine}
+
+
 def failures(results: list[DeviceResult]) -> list[str]:
     return [f"{r.device}: {r.status} {r.message}" for r in results if r.failed]
 
 
 def govnet_process(
     verb: str, inventory: Path, topology: Path, state: Path, workers: int
-) -> tuple[float, dict[str, object]]:
+) -> tuple[dict[str, float], dict[str, object]]:
     """`govnet link VERB --all` as a whole process; its wall time and its --json."""
     argv = [str(ROOT / ".venv/bin/govnet"), "link", verb, "--all", "-i", str(inventory)]
     argv += ["--lab", str(topology), "--state-dir", str(state), "--workers", str(workers)]
     argv += ["--trust-on-first-use", "--json"]
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.perf_counter() - started
+    done, measured = run_measured(argv)
     if done.returncode != 0:
         raise SystemExit(f"govnet link {verb} failed ({done.returncode}): {done.stderr[-600:]}")
-    return elapsed, json.loads(done.stdout)
+    return measured, json.loads(done.stdout)
 
 
 def step_name(step: str) -> str:
@@ -111,7 +130,7 @@ def where_the_time_went(report: dict[str, object]) -> list[tuple[str, int, float
 
 def nornir_process(
     engine: Engine, plans: dict[str, list[str]], netns: str, workers: int, tmp: Path
-) -> float:
+) -> dict[str, float]:
     """The peer as a whole process in the lab's management namespace; its wall time."""
     hosts = {}
     for spec in engine.specs:
@@ -132,13 +151,17 @@ def nornir_process(
     spec_file.write_text(json.dumps(hosts), encoding="utf-8")
     argv = ["ip", "netns", "exec", netns, sys.executable, str(ROOT / "bench/nornir_push.py")]
     argv += [str(spec_file), "--workers", str(workers)]
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.perf_counter() - started
+    done, measured = run_measured(argv)
     spec_file.unlink()
     if done.returncode != 0:
         raise SystemExit(f"nornir push failed: {done.stdout[-600:]} {done.stderr[-600:]}")
-    return elapsed
+    return measured
+
+
+def _named(what: str, measured: dict[str, float]) -> dict[str, float]:
+    """{"govnet apply": wall, "govnet apply cpu": ..., "govnet apply machine": ...}"""
+    named = {f"{what} {k}": v for k, v in measured.items() if k != "wall"}
+    return {what: measured["wall"], **named}
 
 
 def bench(
@@ -167,14 +190,16 @@ def bench(
                 raise SystemExit(f"{name}: plan failed: {failures(planned)[:3]}")
             plans = {r.device: r.commands for r in planned}
             figures["commands"] = sum(len(c) for c in plans.values())
-            figures["govnet plan"], _ = govnet_process("plan", changed, topology, state, workers)
-            figures["govnet apply"], applied = govnet_process(
-                "apply", changed, topology, state, workers
-            )
+            measured, _ = govnet_process("plan", changed, topology, state, workers)
+            figures.update(_named("govnet plan", measured))
+            measured, applied = govnet_process("apply", changed, topology, state, workers)
+            figures.update(_named("govnet apply", measured))
             steps = where_the_time_went(applied)
             engine_for(base, topology, state, workers).apply()  # revert
             netns = lab.plan.mgmt_netns
-            figures["peer push"] = nornir_process(engine, plans, netns, workers, Path(tmp))
+            figures.update(
+                _named("peer push", nornir_process(engine, plans, netns, workers, Path(tmp)))
+            )
             left = [r for r in engine_for(changed, topology, state, workers).plan() if r.commands]
             if left:
                 raise SystemExit(f"{name}: the peer left {len(left)} routers unchanged")
@@ -215,6 +240,13 @@ def main() -> None:
         " (Nornir 3 + nornir-netmiko: send_config, save_config) was given no backup and no"
         " verification; govnet apply backs up, pushes, saves and verifies every touched link."
     )
+    print("\nCPU seconds: the process itself (and what it waited for) / the whole machine")
+    print(f"{'topology':<10}{'govnet apply':>18}{'peer push':>18}{'process ratio':>15}")
+    for name, f in rows:
+        ours = f"{f['govnet apply cpu']:.1f} / {f['govnet apply machine']:.1f}"
+        peer = f"{f['peer push cpu']:.1f} / {f['peer push machine']:.1f}"
+        ratio = f["govnet apply cpu"] / max(f["peer push cpu"], 0.01)
+        print(f"{name:<10}{ours:>18}{peer:>18}{ratio:>15.2f}")
     for name, steps in breakdowns:
         print(f"\ngovnet apply, {name}: seconds per device in each step (from its --json)")
         print(f"  {'step':<34}{'devices':>8}{'median':>8}{'max':>8}{'last in at':>12}")

@@ -69,13 +69,17 @@ def busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def run_measured(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
+def run_measured(
+    argv: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
     """Run a whole process; its wall time, its own CPU (user + system of it and what it
     waited for) and the whole machine's busy CPU meanwhile (lab daemons included)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine = busy_seconds()
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=1800, check=False, env=env, cwd=ROOT
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -90,10 +94,11 @@ def govnet_process(
     verb: str, inventory: Path, topology: Path, state: Path, workers: int
 ) -> tuple[dict[str, float], dict[str, object]]:
     """`govnet link VERB --all` as a whole process; its wall time and its --json."""
-    argv = [str(ROOT / ".venv/bin/govnet"), "link", verb, "--all", "-i", str(inventory)]
+    # this checkout's code (a worktree too), by the interpreter running the bench
+    argv = [sys.executable, "-m", "controller.cli", "link", verb, "--all", "-i", str(inventory)]
     argv += ["--lab", str(topology), "--state-dir", str(state), "--workers", str(workers)]
     argv += ["--trust-on-first-use", "--json"]
-    done, measured = run_measured(argv)
+    done, measured = run_measured(argv, {**os.environ, "PYTHONPATH": str(ROOT)})
     if done.returncode != 0:
         raise SystemExit(f"govnet link {verb} failed ({done.returncode}): {done.stderr[-600:]}")
     return measured, json.loads(done.stdout)

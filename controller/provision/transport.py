@@ -209,23 +209,12 @@ def connect(
     first, on a connection of its own, so that it can be pinned (trust on first use) or
     refused before any password is sent."""
     if not hostkeys.known(target.host, target.port):
-        try:
-            probe = open_socket(target.host, target.port, timeout)
-        except OSError as exc:
-            raise ConnectError(
-                f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
-            ) from exc
-        key = fetch_host_key(target.name, probe, timeout)
+        key = fetch_host_key(target.name, _open(target, open_socket, timeout), timeout)
         if trust_on_first_use:
             hostkeys.pin(target.host, target.port, key)
             log.info("%s: pinned host key on first use", target.name)
         hostkeys.check(target.name, target.host, target.port, key)
-    try:
-        sock = open_socket(target.host, target.port, timeout)
-    except OSError as exc:
-        raise ConnectError(
-            f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
-        ) from exc
+    sock = _open(target, open_socket, timeout)
     params: dict[str, Any] = {
         "device_type": target.device_type,
         "host": target.host,
@@ -269,6 +258,15 @@ def connect(
         raise ConnectError(f"{target.name}: SSH failed: {one_line(_innermost(exc))}") from exc
     except Exception as exc:  # e.g. netmiko's ValueError when no prompt is found
         raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc
+
+
+def _open(target: Target, open_socket: SocketFactory, timeout: float) -> socket.socket:
+    try:
+        return open_socket(target.host, target.port, timeout)
+    except OSError as exc:
+        raise ConnectError(
+            f"{target.name}: cannot reach {target.host}:{target.port}: {one_line(exc)}"
+        ) from exc
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -19,6 +19,7 @@ import yaml
 from controller.hosting.errors import HostingFileError
 from controller.inventory.model import Hosting
 from controller.io import atomic_write_text
+from controller.yamlc import FAST_LOADER as _Loader
 
 FILENAME = "hosting.yaml"
 HEADER = "# Written by `govnet hosting approve`; edit by hand only with care.\n"
@@ -37,11 +38,6 @@ FIELD_ORDER = (
     "mirror_of",
 )
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+:-]*(?<![ :])$")
-
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)

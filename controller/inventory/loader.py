@@ -16,11 +16,7 @@ from typing import Any
 import yaml
 
 from controller.errors import Problem
-
-try:  # the C parser is ~10x faster on the national inventory
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - libyaml missing
-    _BaseLoader = yaml.SafeLoader
+from controller.yamlc import FAST_LOADER as _BaseLoader
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -151,3 +151,24 @@ def test_reads_on_a_network_cli_reuse_the_prompt_until_something_may_change_it()
     cli.show("write memory")  # not a read: netmiko's own prompt search, and forget ours
     cli.show("show running-config")
     assert conn.expects[-2] is None and conn.prompts_found == 3
+
+
+class _PinGoneAtLogin(HostKeyStore):
+    """A pin file that says the device is pinned, then has no entry when the login reads
+    it (another process rewrote it in between)."""
+
+    def known(self, host: str, port: int) -> bool:
+        return True
+
+
+def test_a_pin_gone_between_the_check_and_the_login_is_refused(tmp_path: Path) -> None:
+    with running(HostKeyServer()) as device:
+        store = _PinGoneAtLogin(tmp_path / "known_hosts")
+        store.path.write_text("")
+        target = Target("pr-kh2", "127.0.0.1", "linux", FRR, "govnet", "secret-pw")
+        with pytest.raises(HostKeyError) as caught:
+            connect(target, store, open_socket=_loopback(device.port), timeout=5)
+    message = str(caught.value)
+    assert message.startswith("pr-kh2: SSH host key of 127.0.0.1:22 is not pinned in ")
+    assert "secret-pw" not in message
+    assert device.connections == 1

@@ -95,21 +95,21 @@ _LAB_FILES: dict[tuple[str, int, int], tuple[str, frozenset[str], str]] = {}
 
 def _lab_file(topology: Path) -> tuple[str, frozenset[str], str]:
     """A topology's name, nodes and text, read once per process while the file stays the
-    same (one command asks several times; the national topology takes a second to load)."""
+    same (one command asks twice: for the reach check's namespace, then in :func:`reach`)."""
     from simulations.topology import load_topology  # the lab is optional for real networks
 
     try:
         st = topology.stat()
-        key = (str(topology.resolve()), st.st_mtime_ns, st.st_size)
     except OSError:
-        key = None  # load_topology says, located, why it cannot be read
-    if key is None or key not in _LAB_FILES:
+        st = None  # load_topology says, located, why it cannot be read
+    key = (str(topology.resolve()), st.st_mtime_ns, st.st_size) if st else None
+    read = _LAB_FILES.get(key) if key else None
+    if read is None:
         loaded = load_topology(topology)
         read = (loaded.name, frozenset(loaded.nodes), topology.read_text(encoding="utf-8"))
-        if key is None:
-            return read
-        _LAB_FILES[key] = read
-    return _LAB_FILES[key]
+        if key:
+            _LAB_FILES[key] = read
+    return read
 
 
 def reach(

@@ -120,6 +120,7 @@ def _outage(o: Outage) -> dict[str, Any]:
         "start": iso(o.start),
         "end": iso(o.end),
         "duration_seconds": o.seconds,
+        "unseen_seconds": o.unseen,
         "cause": o.cause,
         "attributed_to": o.attributed_to,
     }

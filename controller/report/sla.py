@@ -17,8 +17,11 @@ start. For each device the adapter gives:
 An **outage** is a run of consecutive down slots with one cause: ``own`` (the device or
 its link) or ``upstream`` — then attributed to the failed parent, found by walking the
 inventory's parent relation up to the device that was down on its own at the outage's
-start. Slots inside a **maintenance window** (a change record whose predicted impact
-names the device) are excluded from everything and listed with the window.
+start. Slots without data between two down slots of one cause, up to :data:`HELD`
+seconds of them (a missed scrape), do not end it: the device was not seen up, so they
+are counted down — and covered — as its ``unseen`` seconds. Slots inside a
+**maintenance window** (a change record whose predicted impact names the device) are
+excluded from everything and listed with the window.
 
 **Availability** = up time / (covered time − maintenance), every outage counted (the
 site's users had no service either way); ``own`` availability counts only the device's
@@ -39,6 +42,9 @@ from controller.errors import UsageError
 
 ICT = timezone(timedelta(hours=7), "ICT")
 SUMMARY_STEP = 300.0  # the recording rules' window (…:avg5m, …:p95_5m)
+HELD = 300.0
+"""The longest gap in the data inside an outage that does not end it: Prometheus' own
+look-back, how far an instant query carries a device's last sample."""
 
 Interval = tuple[float, float]  # [start, end) in Unix seconds
 
@@ -121,6 +127,7 @@ class Outage:
     end: float
     cause: str  # "own" | "upstream"
     attributed_to: str  # the device whose failure it was
+    unseen: float = 0.0  # seconds of it without data (missed scrapes), counted down
 
     @property
     def seconds(self) -> float:
@@ -300,15 +307,37 @@ def _contiguous(earlier: float, later: float, step: float) -> bool:
     return math.isclose(later - earlier, step, abs_tol=step * 1e-6)
 
 
-def _runs(tagged: Iterable[tuple[float, str]], step: float) -> list[tuple[str, list[float]]]:
-    """Time-ordered ``(slot, cause)`` pairs cut into runs of contiguous slots, one cause
-    each: a gap or a change of cause starts the next run."""
-    runs: list[tuple[str, list[float]]] = []
+def _unseen_between(
+    earlier: float, later: float, step: float, seen: Sequence[Interval]
+) -> float | None:
+    """The seconds between two down slots when no slot in between has data or lies in
+    maintenance (``seen``) and they are at most :data:`HELD`; None otherwise."""
+    gap = round((later - earlier) / step) - 1
+    if gap < 1 or gap * step > HELD:
+        return None
+    between = (earlier + k * step for k in range(1, gap + 1))
+    return None if any(inside(t, seen) for t in between) else gap * step
+
+
+def _runs(
+    tagged: Iterable[tuple[float, str]], step: float, seen: Sequence[Interval] = ()
+) -> list[tuple[str, list[float], float]]:
+    """Time-ordered ``(slot, cause)`` pairs cut into runs of one cause, each with its
+    unseen seconds: an up slot, a long gap or a change of cause starts the next run;
+    a short stretch of slots without data (nothing in ``seen``) does not."""
+    runs: list[tuple[str, list[float], float]] = []
     for moment, cause in tagged:
-        if runs and runs[-1][0] == cause and _contiguous(runs[-1][1][-1], moment, step):
-            runs[-1][1].append(moment)
-        else:
-            runs.append((cause, [moment]))
+        if runs and runs[-1][0] == cause:
+            _, slots, unseen = runs[-1]
+            if _contiguous(slots[-1], moment, step):
+                slots.append(moment)
+                continue
+            held = _unseen_between(slots[-1], moment, step, seen)
+            if held is not None:
+                slots.append(moment)
+                runs[-1] = (cause, slots, unseen + held)
+                continue
+        runs.append((cause, [moment], 0.0))
     return runs
 
 
@@ -366,10 +395,10 @@ def outages_of(
     tagged = [(t, "upstream" if t in data.upstream else "own") for t in slots]
     fallback = "/".join(_parents(device, subjects)) or "upstream"
     found: list[Outage] = []
-    for cause, run in _runs(tagged, step):
+    for cause, run, unseen in _runs(tagged, step, merge([*covered, *windows])):
         blamed = device if cause == "own" else _root_cause(device, run[0], subjects, samples, step)
         end = min(run[-1] + step, period.end)
-        found.append(Outage(device, run[0], end, cause, blamed or fallback))
+        found.append(Outage(device, run[0], end, cause, blamed or fallback, unseen))
     return found
 
 
@@ -419,9 +448,10 @@ def site_sla(
     data = samples.get(subject.device, DeviceSamples())
     mine = windows_for(subject.device, maintenance)
     windows = clip(((m.start, m.end) for m in mine), period.bounds)
-    covered = clip(data.covered, period.bounds)
-    excluded = intersect(covered, windows)
     outages = outages_of(subject.device, subjects, samples, windows, period, step)
+    # an outage's unseen seconds are covered: counted down, so measured too
+    covered = clip([*data.covered, *((o.start, o.end) for o in outages)], period.bounds)
+    excluded = intersect(covered, windows)
     down = _covered_down(data, covered)
     uses = (_use(change, down, covered, period, step) for change in mine)
     return SiteSla(

@@ -152,6 +152,41 @@ def test_an_outage_changing_cause_is_two_outages_and_a_gap_splits_runs() -> None
     ]
 
 
+def test_a_missed_scrape_inside_an_outage_is_part_of_it_and_counted_down() -> None:
+    # minutes 10-12 down, 13-14 no sample (the probes were not scraped), 15-17 down
+    covered = ((T0, T0 + 13 * STEP), (T0 + 15 * STEP, NOVEMBER.end))
+    site = run({"mr-mef": DeviceSamples(covered=covered, down=slots((10, 12), (15, 17)))}).sites[0]
+    (outage,) = site.outages
+    assert (outage.start - T0, outage.end - T0, outage.unseen) == (600, 1080, 120)
+    assert site.down_seconds == 480
+    assert site.covered_seconds == NOVEMBER.seconds  # the unseen minutes are covered too
+    assert site.availability == 1 - 480 / NOVEMBER.seconds
+
+
+@pytest.mark.parametrize(
+    ("why", "covered", "maintenance"),
+    [
+        ("an up sample between", WHOLE, ()),
+        (
+            "more than five minutes without data",
+            ((T0, T0 + 11 * STEP), (T0 + 17 * STEP, NOVEMBER.end)),
+            (),
+        ),
+        (
+            "a maintenance window between",
+            ((T0, T0 + 11 * STEP), (T0 + 17 * STEP, NOVEMBER.end)),
+            (Maintenance(1, "optic", T0 + 11 * STEP, T0 + 17 * STEP, frozenset({"mr-mef"})),),
+        ),
+    ],
+)
+def test_an_outage_ends_at_an_up_sample_a_long_gap_or_maintenance(
+    why: str, covered: tuple[tuple[float, float], ...], maintenance: tuple[Maintenance, ...]
+) -> None:
+    samples = {"mr-mef": DeviceSamples(covered=covered, down=slots((10, 10), (17, 17)))}
+    outages = run(samples, maintenance).sites[0].outages
+    assert [(o.start - T0, o.unseen) for o in outages] == [(600, 0), (1020, 0)], why
+
+
 def test_time_without_data_is_neither_up_nor_down() -> None:
     half = ((T0, T0 + 15 * 86400),)
     result = run({"mr-mef": DeviceSamples(covered=half, down=slots((10, 12)))})

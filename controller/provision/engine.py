@@ -46,11 +46,13 @@ from controller.provision.plan import (
 )
 from controller.provision.store import AuditLog, BackupStore
 from controller.provision.transport import (
+    ExecSession,
     NetmikoSession,
     Session,
     SocketFactory,
     Target,
     connect,
+    connect_shell,
     plain_socket,
 )
 from controller.provision.tree import commands, parse
@@ -194,9 +196,9 @@ class _Work:
     result: DeviceResult | None = None
     backup: str = ""
     armed: confirm.Armed | None = None
-    shell: Future[NetmikoSession] | None = None
+    shell: Future[ExecSession] | None = None
     """The node's shell login, opened while the baseline is taken (arming needs it)."""
-    ipsec_shell: NetmikoSession | None = None
+    ipsec_shell: ExecSession | None = None
     """A router with tunnels: the shell login its ``swanctl.conf`` is read and written over."""
     ipsec_backup: str | None = None
     """Its ``swanctl.conf`` before the change (None: it had none)."""
@@ -279,13 +281,24 @@ class Engine:
             key_file,
         )
 
-    def _connect(self, spec: DeviceSpec, shell_user: str | None = None) -> NetmikoSession:
-        """A session to the device's network CLI, or as ``shell_user`` to its shell."""
-        target = self.target(spec)
-        if shell_user is not None:
-            target = dataclasses.replace(target, device_type="linux", username=shell_user)
+    def _connect(self, spec: DeviceSpec) -> NetmikoSession:
+        """A session to the device's network CLI."""
         return connect(
-            target,
+            self.target(spec),
+            self.hostkeys,
+            trust_on_first_use=self.options.trust_on_first_use,
+            open_socket=self.options.open_socket,
+            timeout=self.options.connect_timeout,
+        )
+
+    def _login_shell(self, spec: DeviceSpec, user: str | None) -> ExecSession:
+        """A login to the node's shell as ``user`` (same secret as its CLI)."""
+        if not user:
+            raise ProvisionError(
+                f"{spec.device.name}: no shell user to log in as: give --shell-user"
+            )
+        return connect_shell(
+            dataclasses.replace(self.target(spec), device_type="linux", username=user),
             self.hostkeys,
             trust_on_first_use=self.options.trust_on_first_use,
             open_socket=self.options.open_socket,
@@ -310,7 +323,7 @@ class Engine:
             )
             self.progress(name, "failed")
 
-    def _ipsec_shell(self, work: _Work) -> NetmikoSession:
+    def _ipsec_shell(self, work: _Work) -> ExecSession:
         """The shell login a router's ``swanctl.conf`` goes through (opened once, and
         again after the on-node timer that shared it closed it)."""
         if work.ipsec_shell is not None and work.ipsec_shell.closed:
@@ -321,7 +334,7 @@ class Engine:
                     f"{work.spec.device.name}: ends IPsec tunnels; its swanctl.conf is read "
                     "and written over the node's shell login: give --shell-user"
                 )
-            work.ipsec_shell = self._connect(work.spec, self.options.shell_user)
+            work.ipsec_shell = self._login_shell(work.spec, self.options.shell_user)
         return work.ipsec_shell
 
     def _read_ipsec(self, work: _Work) -> str | None:
@@ -329,19 +342,23 @@ class Engine:
         return ipsec.read(work.spec.device.name, self._ipsec_shell(work))
 
     def _close(self, works: list[_Work]) -> None:
-        for work in works:
-            if work.ipsec_shell is not None:
-                work.ipsec_shell.close()
-                work.ipsec_shell = None
-            if work.shell is not None:  # opened for an arming that never came
-                with contextlib.suppress(Exception):  # a failed login has nothing to close
-                    work.shell.result().close()
-                work.shell = None
-            if work.armed is not None:
-                confirm.release(work.armed)
-            if work.session is not None:
-                work.session.close()
-                work.session = None
+        """Log out of every device, in parallel: netmiko's logout is a round trip each
+        (0.9 s for 78 routers one after the other)."""
+        self._parallel(self._close_one, works)
+
+    def _close_one(self, work: _Work) -> None:
+        if work.ipsec_shell is not None:
+            work.ipsec_shell.close()
+            work.ipsec_shell = None
+        if work.shell is not None:  # opened for an arming that never came
+            with contextlib.suppress(Exception):  # a failed login has nothing to close
+                work.shell.result().close()
+            work.shell = None
+        if work.armed is not None:
+            confirm.release(work.armed)
+        if work.session is not None:
+            work.session.close()
+            work.session = None
 
     # ----------------------------------------------------------------- plan
 
@@ -706,7 +723,7 @@ class Engine:
         reachable: contact is lost, and the device's timer undoes the change)."""
         if confirm.needs_shell(armed.mechanism):
             try:
-                armed.shell = self._connect(work.spec, self.options.shell_user)
+                armed.shell = self._login_shell(work.spec, self.options.shell_user)
             except ConnectError:
                 armed.lost = True
         return armed
@@ -720,9 +737,9 @@ class Engine:
             mechanism = confirm.MECHANISMS.get(work.spec.platform)
             wanted = mechanism and confirm.needs_shell(mechanism) and self.options.shell_user
             if wanted and work.ipsec_shell is None:
-                work.shell = pool.submit(self._connect, work.spec, self.options.shell_user)
+                work.shell = pool.submit(self._login_shell, work.spec, self.options.shell_user)
 
-    def _shell_for(self, work: _Work) -> NetmikoSession:
+    def _shell_for(self, work: _Work) -> ExecSession:
         """The shell login opened during the baseline, the tunnel end's IPsec shell, or a
         new one; raises ConnectError."""
         opened, work.shell = work.shell, None
@@ -730,7 +747,7 @@ class Engine:
             return opened.result()
         if work.ipsec_shell is not None and not work.ipsec_shell.closed:
             return work.ipsec_shell  # one SSH login fewer on the node
-        return self._connect(work.spec, self.options.shell_user)
+        return self._login_shell(work.spec, self.options.shell_user)
 
     def _arm(self, work: _Work) -> None:
         """Arm the device's own undo before the push; no push when arming fails."""

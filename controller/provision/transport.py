@@ -1,4 +1,5 @@
-"""The one place govnet talks SSH to devices: a thin adapter over netmiko.
+"""The one place govnet talks SSH to devices: a thin adapter over netmiko (network CLIs)
+and paramiko (a node's shell, :class:`ExecSession`).
 
 Nothing else imports netmiko or paramiko. A :class:`Session` runs show commands
 and configuration; errors come back as one-line ProvisionErrors per device.
@@ -190,6 +191,75 @@ class NetmikoSession:
             log.debug("%s: disconnect failed", self.target.name, exc_info=True)
 
 
+class ExecSession:
+    """A node's shell: each command runs in an SSH exec channel of its own, over one
+    login — no terminal, no prompt to find at login or wait for after each command.
+    Commands keep no shell state between them (each is ``$SHELL -c``); stderr comes
+    with stdout, as on a terminal. A shell has no configuration mode."""
+
+    def __init__(self, target: Target, client: paramiko.SSHClient) -> None:
+        self.target = target
+        self._client = client
+        self._closed = False
+
+    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
+        """What ``command`` printed, once it has ended (``echo`` does not apply: nothing
+        is echoed). A connection that is gone or a command that does not end within
+        ``read_timeout`` is a ConnectError: contact was lost."""
+        transport = None if self._closed else self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectError(f"{self.target.name}: lost contact before {_brief(command)!r}")
+        deadline = time.monotonic() + read_timeout
+        chunks: list[bytes] = []
+        try:
+            channel = transport.open_session(timeout=read_timeout)
+            try:
+                channel.set_combine_stderr(True)
+                channel.exec_command(command)
+                while data := _recv(channel, deadline - time.monotonic(), read_timeout):
+                    chunks.append(data)
+            finally:
+                channel.close()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ConnectError(
+                f"{self.target.name}: lost contact during {_brief(command)!r}: {one_line(exc)}"
+            ) from exc
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def configure(
+        self, commands: list[str], enter: str | None = None, read_timeout: float = 60.0
+    ) -> str:
+        raise ProvisionError(f"{self.target.name}: a shell login has no configuration mode")
+
+    def save(self) -> str:
+        raise ProvisionError(f"{self.target.name}: a shell login has no configuration to save")
+
+    def ping(self, address: str, seconds: float) -> str:
+        raise ProvisionError(f"{self.target.name}: ping from the network CLI, not the shell")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Log out (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._client.close()
+
+
+def _recv(channel: paramiko.Channel, left: float, read_timeout: float) -> bytes:
+    """The next output of a command (b"" once it has ended); TimeoutError past its time."""
+    if left <= 0:
+        raise TimeoutError(f"it did not end within {read_timeout:g} s")
+    channel.settimeout(left)
+    try:
+        return bytes(channel.recv(65536))
+    except TimeoutError:
+        raise TimeoutError(f"it did not end within {read_timeout:g} s") from None
+
+
 def _brief(command: str) -> str:
     return command if len(command) <= 60 else command[:57] + "..."
 
@@ -208,12 +278,7 @@ def connect(
     pin file during the login itself. Only a device not yet pinned is asked for its key
     first, on a connection of its own, so that it can be pinned (trust on first use) or
     refused before any password is sent."""
-    if not hostkeys.known(target.host, target.port):
-        key = fetch_host_key(target.name, _open(target, open_socket, timeout), timeout)
-        if trust_on_first_use:
-            hostkeys.pin(target.host, target.port, key)
-            log.info("%s: pinned host key on first use", target.name)
-        hostkeys.check(target.name, target.host, target.port, key)
+    _pinned(target, hostkeys, trust_on_first_use, open_socket, timeout)
     sock = _open(target, open_socket, timeout)
     params: dict[str, Any] = {
         "device_type": target.device_type,
@@ -240,24 +305,90 @@ def connect(
     try:
         return NetmikoSession(target, ConnectHandler(**params))
     except NetmikoAuthenticationException as exc:
-        raise AuthError(
-            f"{target.name}: authentication failed for user {target.username!r}"
-        ) from exc
+        raise _auth_failed(target) from exc
     except (NetmikoTimeoutException, paramiko.SSHException, OSError, EOFError) as exc:
-        refused = _host_key_refusal(exc)  # netmiko wraps paramiko's in its own exception
-        if isinstance(refused, paramiko.BadHostKeyException):
-            raise HostKeyError(
-                f"{target.name}: SSH host key of {target.host}:{target.port} CHANGED since it "
-                f"was pinned in {hostkeys.path} — refusing (possible man-in-the-middle)"
-            ) from exc
-        if refused is not None:  # the pin went away between the check and the login
-            raise HostKeyError(
-                f"{target.name}: SSH host key of {target.host}:{target.port} is not pinned "
-                f"in {hostkeys.path} — refusing"
-            ) from exc
-        raise ConnectError(f"{target.name}: SSH failed: {one_line(_innermost(exc))}") from exc
+        raise _login_failed(target, hostkeys, exc) from exc
     except Exception as exc:  # e.g. netmiko's ValueError when no prompt is found
         raise ConnectError(f"{target.name}: SSH failed: {one_line(exc)}") from exc
+
+
+def connect_shell(
+    target: Target,
+    hostkeys: HostKeyStore,
+    *,
+    trust_on_first_use: bool = False,
+    open_socket: SocketFactory = plain_socket,
+    timeout: float = 10.0,
+) -> ExecSession:
+    """A login to a node's shell (``target.username`` is its shell user) whose host key
+    is pinned, checked as :func:`connect` checks it; commands run in SSH exec channels."""
+    _pinned(target, hostkeys, trust_on_first_use, open_socket, timeout)
+    sock = _open(target, open_socket, timeout)
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(hostkeys.path))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    params: dict[str, Any] = {
+        "hostname": target.host,
+        "port": target.port,
+        "username": target.username,
+        "sock": sock,
+        "timeout": timeout,
+        "auth_timeout": timeout,
+        "banner_timeout": timeout,
+        "allow_agent": False,
+        "look_for_keys": False,
+    }
+    if target.password is not None:
+        params["password"] = target.password
+    if target.key_file is not None:
+        if not Path(target.key_file).is_file():
+            raise ProvisionError(f"{target.name}: SSH key file {target.key_file} does not exist")
+        params["key_filename"] = target.key_file
+    try:
+        client.connect(**params)
+    except paramiko.AuthenticationException as exc:
+        client.close()
+        raise _auth_failed(target) from exc
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        client.close()
+        raise _login_failed(target, hostkeys, exc) from exc
+    return ExecSession(target, client)
+
+
+def _pinned(
+    target: Target,
+    hostkeys: HostKeyStore,
+    trust_on_first_use: bool,
+    open_socket: SocketFactory,
+    timeout: float,
+) -> None:
+    """Pin (trust on first use) or refuse a device whose host key is not pinned yet."""
+    if hostkeys.known(target.host, target.port):
+        return
+    key = fetch_host_key(target.name, _open(target, open_socket, timeout), timeout)
+    if trust_on_first_use:
+        hostkeys.pin(target.host, target.port, key)
+        log.info("%s: pinned host key on first use", target.name)
+    hostkeys.check(target.name, target.host, target.port, key)
+
+
+def _auth_failed(target: Target) -> AuthError:
+    return AuthError(f"{target.name}: authentication failed for user {target.username!r}")
+
+
+def _login_failed(target: Target, hostkeys: HostKeyStore, exc: BaseException) -> ProvisionError:
+    refused = _host_key_refusal(exc)  # netmiko wraps paramiko's in its own exception
+    if isinstance(refused, paramiko.BadHostKeyException):
+        return HostKeyError(
+            f"{target.name}: SSH host key of {target.host}:{target.port} CHANGED since it "
+            f"was pinned in {hostkeys.path} — refusing (possible man-in-the-middle)"
+        )
+    if refused is not None:  # the pin went away between the check and the login
+        return HostKeyError(
+            f"{target.name}: SSH host key of {target.host}:{target.port} is not pinned "
+            f"in {hostkeys.path} — refusing"
+        )
+    return ConnectError(f"{target.name}: SSH failed: {one_line(_innermost(exc))}")
 
 
 def _open(target: Target, open_socket: SocketFactory, timeout: float) -> socket.socket:

@@ -12,10 +12,23 @@ import paramiko
 import pytest
 
 from controller.provision.dialects import FRR
-from controller.provision.errors import AuthError, ConnectError, HostKeyError, one_line
+from controller.provision.errors import (
+    AuthError,
+    ConnectError,
+    HostKeyError,
+    ProvisionError,
+    one_line,
+)
 from controller.provision.hostkeys import HostKeyStore
-from controller.provision.transport import NetmikoSession, SocketFactory, Target, connect
-from tests.provision.sshpeers import HangsUpAfterBanner, HostKeyServer, running
+from controller.provision.transport import (
+    ExecSession,
+    NetmikoSession,
+    SocketFactory,
+    Target,
+    connect,
+    connect_shell,
+)
+from tests.provision.sshpeers import ExecServer, HangsUpAfterBanner, HostKeyServer, running
 
 
 def test_an_exception_without_a_message_is_named_by_its_type() -> None:
@@ -172,3 +185,84 @@ def test_a_pin_gone_between_the_check_and_the_login_is_refused(tmp_path: Path) -
     assert message.startswith("pr-kh2: SSH host key of 127.0.0.1:22 is not pinned in ")
     assert "secret-pw" not in message
     assert device.connections == 1
+
+
+# --- a node's shell: exec channels over one login ---------------------------------------
+
+
+def _shell(server: ExecServer, store: HostKeyStore, password: str = "lab-secret") -> Target:
+    store.pin("127.0.0.1", 22, server.key)
+    return Target("pr-kh2", "127.0.0.1", "linux", FRR, server.username, password)
+
+
+def _login(server: ExecServer, store: HostKeyStore) -> ExecSession:
+    return connect_shell(
+        _shell(server, store), store, open_socket=_loopback(server.port), timeout=5
+    )
+
+
+def test_shell_commands_run_in_exec_channels_of_one_login_without_a_terminal(
+    tmp_path: Path,
+) -> None:
+    answers = {"cat /etc/swanctl/swanctl.conf": (b"connections {}\n", b""), "false": (b"", b"no\n")}
+    with running(ExecServer(answers)) as node:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        shell = connect_shell(
+            _shell(node, store), store, open_socket=_loopback(node.port), timeout=5
+        )
+        try:
+            assert shell.show("cat /etc/swanctl/swanctl.conf") == "connections {}\n"
+            assert shell.show("false") == "no\n"  # stderr comes with stdout, as on a terminal
+            assert "not found" in shell.show("missing-command")
+        finally:
+            shell.close()
+        shell.close()  # twice is once
+        assert shell.closed
+        with pytest.raises(ConnectError, match="lost contact before 'false'"):
+            shell.show("false")
+    assert node.connections == 1 and node.ptys == 0
+    assert node.commands == ["cat /etc/swanctl/swanctl.conf", "false", "missing-command"]
+
+
+def test_a_shell_command_that_does_not_end_in_time_is_lost_contact(tmp_path: Path) -> None:
+    with running(ExecServer({})) as node:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        shell = connect_shell(
+            _shell(node, store), store, open_socket=_loopback(node.port), timeout=5
+        )
+        try:
+            with pytest.raises(ConnectError) as caught:
+                shell.show("sleep 3", read_timeout=0.5)
+        finally:
+            shell.close()
+    assert str(caught.value) == (
+        "pr-kh2: lost contact during 'sleep 3': it did not end within 0.5 s"
+    )
+
+
+def test_a_shell_login_checks_the_pin_and_the_password_as_the_cli_does(tmp_path: Path) -> None:
+    with running(ExecServer({})) as node, running(HostKeyServer()) as other:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        wrong = _shell(node, store, password="wrong")
+        with pytest.raises(AuthError, match="authentication failed for user 'govnet-ansible'"):
+            connect_shell(wrong, store, open_socket=_loopback(node.port), timeout=5)
+        # another key on the pinned address: refused as changed, no password sent
+        with pytest.raises(HostKeyError, match="CHANGED since it was pinned"):
+            connect_shell(_shell(node, store), store, open_socket=_loopback(other.port), timeout=5)
+        unpinned = HostKeyStore(tmp_path / "empty")
+        with pytest.raises(HostKeyError):
+            connect_shell(wrong, unpinned, open_socket=_loopback(node.port), timeout=5)
+    assert node.commands == []
+
+
+def test_a_shell_login_has_no_configuration_mode(tmp_path: Path) -> None:
+    with running(ExecServer({})) as node:
+        store = HostKeyStore(tmp_path / "known_hosts")
+        shell = connect_shell(
+            _shell(node, store), store, open_socket=_loopback(node.port), timeout=5
+        )
+        try:
+            with pytest.raises(ProvisionError, match="no configuration mode"):
+                shell.configure(["router ospf"])
+        finally:
+            shell.close()

@@ -79,14 +79,32 @@ READ_VERBS = ("show ", "display ")
 """Network-CLI commands that only read: the prompt after one is the prompt before it."""
 
 
-class NetmikoSession:
+class _LogsOutOnce:
+    """``close()`` logs out once: a session shared by two users is closed by both."""
+
+    _closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._logout()
+
+    def _logout(self) -> None:
+        raise NotImplementedError
+
+
+class NetmikoSession(_LogsOutOnce):
     def __init__(self, target: Target, connection: Any) -> None:
         self.target = target
         self._conn = connection
         self._cli = target.device_type != "linux"  # a network CLI, not a node's shell
         self._prompt: str | None = None
         """The CLI's prompt, known since the last command that may have changed it."""
-        self._closed = False
 
     def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
         """The command's output; ``echo=False`` does not wait for the command's echo first
@@ -176,22 +194,14 @@ class NetmikoSession:
         except (ReadTimeout, OSError, EOFError) as exc:
             raise ConnectError(f"{self.target.name}: lost contact during ping: {exc}") from exc
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def close(self) -> None:
-        """Log out (once: a session shared by two users is closed by both)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _logout(self) -> None:
         try:
             self._conn.disconnect()
         except (OSError, EOFError, paramiko.SSHException):
             log.debug("%s: disconnect failed", self.target.name, exc_info=True)
 
 
-class ExecSession:
+class ExecSession(_LogsOutOnce):
     """A node's shell: each command runs in an SSH exec channel of its own, over one
     login — no terminal, no prompt to find at login or wait for after each command.
     Commands keep no shell state between them (each is ``$SHELL -c``); stderr comes
@@ -200,7 +210,6 @@ class ExecSession:
     def __init__(self, target: Target, client: paramiko.SSHClient) -> None:
         self.target = target
         self._client = client
-        self._closed = False
 
     def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
         """What ``command`` printed, once it has ended (``echo`` does not apply: nothing
@@ -237,15 +246,7 @@ class ExecSession:
     def ping(self, address: str, seconds: float) -> str:
         raise ProvisionError(f"{self.target.name}: ping from the network CLI, not the shell")
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def close(self) -> None:
-        """Log out (once)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _logout(self) -> None:
         self._client.close()
 
 
@@ -298,10 +299,8 @@ def connect(
     }
     if target.password is not None:
         params["password"] = target.password
-    if target.key_file is not None:
-        if not Path(target.key_file).is_file():
-            raise ProvisionError(f"{target.name}: SSH key file {target.key_file} does not exist")
-        params.update(use_keys=True, key_file=target.key_file)
+    if (key_file := _key_file(target)) is not None:
+        params.update(use_keys=True, key_file=key_file)
     try:
         return NetmikoSession(target, ConnectHandler(**params))
     except NetmikoAuthenticationException as exc:
@@ -340,10 +339,8 @@ def connect_shell(
     }
     if target.password is not None:
         params["password"] = target.password
-    if target.key_file is not None:
-        if not Path(target.key_file).is_file():
-            raise ProvisionError(f"{target.name}: SSH key file {target.key_file} does not exist")
-        params["key_filename"] = target.key_file
+    if (key_file := _key_file(target)) is not None:
+        params["key_filename"] = key_file
     try:
         client.connect(**params)
     except paramiko.AuthenticationException as exc:
@@ -353,6 +350,13 @@ def connect_shell(
         client.close()
         raise _login_failed(target, hostkeys, exc) from exc
     return ExecSession(target, client)
+
+
+def _key_file(target: Target) -> str | None:
+    """The target's SSH key file, which must exist (None: no key, a password only)."""
+    if target.key_file is not None and not Path(target.key_file).is_file():
+        raise ProvisionError(f"{target.name}: SSH key file {target.key_file} does not exist")
+    return target.key_file
 
 
 def _pinned(

@@ -3,7 +3,10 @@ loopback, every alert sent to each of them (as Prometheus does), a real webhook 
 counting notifications.
 
 - all up: each alert group is notified once, not three times;
-- one peer killed mid-incident (SIGKILL): a new group is still notified, once;
+- one peer killed mid-incident (SIGKILL): a group firing while the survivors are still
+  finding out is notified — at least once (until memberlist declares the peer dead, a
+  survivor's position, hence its wait, may count it or not: two can send at once, the
+  failure CI once showed); once they have, a new group is notified once;
 - the peer restarted, alerts sent again: no storm of duplicates.
 
 Waiting for the absence of a duplicate has to take as long as the peers' own timing
@@ -104,8 +107,16 @@ def test_a_three_peer_cluster_notifies_each_group_once_and_survives_a_killed_pee
         wait_until(lambda: not procs.is_running(first), 10, "the first peer to die")
         send([alert("GovnetUplinkDown")], peers[1:])
         wait_until(lambda: firing_per_group(hooks.bodies)["GovnetUplinkDown"], 30, "a notification")
+        wait_until(
+            lambda: all(_members(peer) == PEERS - 1 for peer in peers[1:]),
+            30,
+            "the survivors to declare the killed peer dead",
+        )
+        send([alert("GovnetSiteDown")], peers[1:])
+        wait_until(lambda: firing_per_group(hooks.bodies)["GovnetSiteDown"], 30, "a notification")
         time.sleep(QUIET)
-        assert firing_per_group(hooks.bodies)["GovnetUplinkDown"] == 1
+        assert firing_per_group(hooks.bodies)["GovnetSiteDown"] == 1
+        assert firing_per_group(hooks.bodies)["GovnetUplinkDown"] in (1, 2)  # never lost
 
         # 3. It comes back; Prometheus keeps re-sending the firing alerts to every peer.
         before = len(hooks.bodies)

@@ -291,8 +291,9 @@ class Engine:
             timeout=self.options.connect_timeout,
         )
 
-    def _login_shell(self, spec: DeviceSpec, user: str | None) -> ExecSession:
-        """A login to the node's shell as ``user`` (same secret as its CLI)."""
+    def _login_shell(self, spec: DeviceSpec) -> ExecSession:
+        """A login to the node's shell as ``--shell-user`` (same secret as its CLI)."""
+        user = self.options.shell_user
         if not user:
             raise ProvisionError(
                 f"{spec.device.name}: no shell user to log in as: give --shell-user"
@@ -334,7 +335,7 @@ class Engine:
                     f"{work.spec.device.name}: ends IPsec tunnels; its swanctl.conf is read "
                     "and written over the node's shell login: give --shell-user"
                 )
-            work.ipsec_shell = self._login_shell(work.spec, self.options.shell_user)
+            work.ipsec_shell = self._login_shell(work.spec)
         return work.ipsec_shell
 
     def _read_ipsec(self, work: _Work) -> str | None:
@@ -723,7 +724,7 @@ class Engine:
         reachable: contact is lost, and the device's timer undoes the change)."""
         if confirm.needs_shell(armed.mechanism):
             try:
-                armed.shell = self._login_shell(work.spec, self.options.shell_user)
+                armed.shell = self._login_shell(work.spec)
             except ConnectError:
                 armed.lost = True
         return armed
@@ -737,7 +738,7 @@ class Engine:
             mechanism = confirm.MECHANISMS.get(work.spec.platform)
             wanted = mechanism and confirm.needs_shell(mechanism) and self.options.shell_user
             if wanted and work.ipsec_shell is None:
-                work.shell = pool.submit(self._login_shell, work.spec, self.options.shell_user)
+                work.shell = pool.submit(self._login_shell, work.spec)
 
     def _shell_for(self, work: _Work) -> ExecSession:
         """The shell login opened during the baseline, the tunnel end's IPsec shell, or a
@@ -747,7 +748,7 @@ class Engine:
             return opened.result()
         if work.ipsec_shell is not None and not work.ipsec_shell.closed:
             return work.ipsec_shell  # one SSH login fewer on the node
-        return self._login_shell(work.spec, self.options.shell_user)
+        return self._login_shell(work.spec)
 
     def _arm(self, work: _Work) -> None:
         """Arm the device's own undo before the push; no push when arming fails."""

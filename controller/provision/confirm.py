@@ -199,7 +199,7 @@ def track_ipsec(armed: Armed, shell: Session, changed: dict[str, bool]) -> None:
         "printf 'govnet: %s\\n' 'its swanctl.conf could not be saved for the timer'; else "
         f"printf '%s\\n' {lines} >{{dir}}/ipsec.changed && printf 'govnet: %s\\n' tracked; fi"
     )
-    out = shell.show(command, echo=False)
+    out = shell.show(command)
     if "govnet: tracked" not in out:
         last = out.strip().splitlines()[-1] if out.strip() else "no answer"
         raise ProvisionError(f"{armed.mechanism.name}: could not track the IPsec change: {last}")
@@ -462,8 +462,7 @@ def _run(step: Step, armed: Armed, cli: Session, read_timeout: float = 30.0) -> 
         session = armed.shell if step.where is Where.SHELL else cli
         if session is None:
             raise ProvisionError(f"{armed.mechanism.name}: no shell login to the node")
-        echo = step.where is not Where.SHELL  # long shell lines wrap: do not wait for the echo
-        out = "\n".join(session.show(c, read_timeout, echo) for c in commands)
+        out = "\n".join(session.show(c, read_timeout) for c in commands)
     if step.expect and step.expect not in out:
         last = out.strip().splitlines()[-1] if out.strip() else "no answer"
         raise ProvisionError(f"{armed.mechanism.name}: could not {step.what}: {last}")

@@ -194,14 +194,14 @@ def established(out: str) -> dict[str, bool]:
 
 
 def read(device: str, shell: Session) -> str | None:
-    return parse_read(device, shell.show(read_command(), echo=False))
+    return parse_read(device, shell.show(read_command()))
 
 
 def write(device: str, shell: Session, text: str | None) -> None:
     """Write (or remove) the file and load it; raises ProvisionError when swanctl failed."""
     out = ""
     for command in write_commands(text):
-        out = shell.show(command, read_timeout=30.0, echo=False)
+        out = shell.show(command, read_timeout=30.0)
     status = [line.split() for line in out.splitlines() if line.strip().startswith(_MARK)]
     if not status or status[-1][1:] != ["load", "0"]:
         detail = [x.strip() for x in out.splitlines() if x.strip() and not x.startswith(_MARK)]
@@ -211,7 +211,7 @@ def write(device: str, shell: Session, text: str | None) -> None:
 
 def restart(device: str, shell: Session, plan: IpsecPlan) -> None:
     for command in restart_commands(plan.changed_connections, initiators(plan.wanted)):
-        shell.show(command, read_timeout=15.0, echo=False)
+        shell.show(command, read_timeout=15.0)
 
 
 def wait_established(
@@ -226,7 +226,7 @@ def wait_established(
     down at ``deadline``."""
     up: dict[str, bool] = {}
     while True:
-        up = established(shell.show(sas_command(), read_timeout=15.0, echo=False))
+        up = established(shell.show(sas_command(), read_timeout=15.0))
         if all(up.get(n) for n in names) or clock() >= deadline:
             break
         time.sleep(pause)

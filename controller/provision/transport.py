@@ -66,7 +66,7 @@ class Target:
 
 
 class Session(Protocol):
-    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str: ...
+    def show(self, command: str, read_timeout: float = 30.0) -> str: ...
     def ping(self, address: str, seconds: float) -> str: ...
     def configure(
         self, commands: list[str], enter: str | None = None, read_timeout: float = 60.0
@@ -102,20 +102,18 @@ class NetmikoSession(_LogsOutOnce):
     def __init__(self, target: Target, connection: Any) -> None:
         self.target = target
         self._conn = connection
-        self._cli = target.device_type != "linux"  # a network CLI, not a node's shell
         self._prompt: str | None = None
         """The CLI's prompt, known since the last command that may have changed it."""
 
-    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
-        """The command's output; ``echo=False`` does not wait for the command's echo first
-        (a long shell line wraps on the terminal).
+    def show(self, command: str, read_timeout: float = 30.0) -> str:
+        """The command's output.
 
         netmiko asks for the prompt before every command (a round trip and a 25 ms pause:
         48 of the 84 ms a vtysh ``show`` took). A read (:data:`READ_VERBS`) on a network
         CLI reads up to the prompt learned once instead, anchored at the end of the
         output; any other command forgets it, as does configuring."""
         expect: str | None = None
-        if self._cli and command.startswith(READ_VERBS):
+        if command.startswith(READ_VERBS):
             if self._prompt is None:
                 self._prompt = self._find_prompt(command)
             expect = r"(?:^|\n)" + re.escape(self._prompt) + r"\s*$"
@@ -123,9 +121,7 @@ class NetmikoSession(_LogsOutOnce):
             self._prompt = None
         try:
             return str(
-                self._conn.send_command(
-                    command, expect_string=expect, read_timeout=read_timeout, cmd_verify=echo
-                )
+                self._conn.send_command(command, expect_string=expect, read_timeout=read_timeout)
             )
         except (ReadTimeout, OSError, EOFError) as exc:
             raise ConnectError(
@@ -211,10 +207,10 @@ class ExecSession(_LogsOutOnce):
         self.target = target
         self._client = client
 
-    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
-        """What ``command`` printed, once it has ended (``echo`` does not apply: nothing
-        is echoed). A connection that is gone or a command that does not end within
-        ``read_timeout`` is a ConnectError: contact was lost."""
+    def show(self, command: str, read_timeout: float = 30.0) -> str:
+        """What ``command`` printed, once it has ended. A connection that is gone or a
+        command that does not end within ``read_timeout`` is a ConnectError: contact was
+        lost."""
         transport = None if self._closed else self._client.get_transport()
         if transport is None or not transport.is_active():
             raise ConnectError(f"{self.target.name}: lost contact before {_brief(command)!r}")

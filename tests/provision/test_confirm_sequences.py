@@ -94,7 +94,7 @@ class FakeDevice:
             raise ConnectError(f"lost contact during {command!r}")
         return "*10:00:00.000 UTC Tue Dec 1 2026"
 
-    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
+    def show(self, command: str, read_timeout: float = 30.0) -> str:
         return self._answer(command)
 
     def configure(

@@ -156,8 +156,7 @@ class Shell:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
-    def show(self, command: str, read_timeout: float = 30.0, echo: bool = True) -> str:
-        del echo
+    def show(self, command: str, read_timeout: float = 30.0) -> str:
         done = subprocess.run(
             ["sh", "-c", command],
             env=self.env,
